@@ -1,0 +1,44 @@
+// Shared set-up for GPU tests (they run in headless Chromium, see vitest.config.ts): one WebGPU device per
+// test file, poisoned outputs, and a norm-relative comparison with a stated tolerance.
+import { afterAll, expect } from 'vitest';
+import { acquireGpu, type Gpu } from '../../src/gpu/device';
+import type { GpuTensor } from '../../src/gpu/tensor';
+
+let gpuPromise: Promise<Gpu> | null = null;
+
+/** The test device, created once per test file. */
+export function getGpu(): Promise<Gpu> {
+  gpuPromise ??= acquireGpu();
+  return gpuPromise;
+}
+
+afterAll(async () => {
+  if (!gpuPromise) return;
+  const gpu = await gpuPromise;
+  gpuPromise = null;
+  gpu.destroy();
+});
+
+/** Fill a tensor with NaN so a kernel that skips an element is caught. */
+export function poison(gpu: Gpu, t: GpuTensor): void {
+  gpu.pool.write(t, new Float32Array(t.bytes / 4).fill(Number.NaN));
+}
+
+/** max |a - e| / max |e|: the error relative to the output's scale. */
+export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    num = Number.isNaN(d) ? Infinity : Math.max(num, d);
+    den = Math.max(den, Math.abs(expected[i]!));
+  }
+  return num / Math.max(den, 1e-30);
+}
+
+/** Asserts same length and norm-relative error <= tol (default 1e-5, the f32 kernels' contract). */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5, what = ''): void {
+  expect(actual.length, `${what} length`).toBe(expected.length);
+  const e = relErr(actual, expected);
+  expect(e, `${what} relative error ${e.toExponential(2)} > ${tol}`).toBeLessThanOrEqual(tol);
+}

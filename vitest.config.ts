@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+
+// Two projects:
+//  - unit: plain Node (CPU references, loaders, logic).
+//  - gpu:  kernels and the engine on real WebGPU in headless Chromium (vitest browser mode + Playwright).
+//          Here that is SwiftShader inside Debian's chromium; on a laptop, Playwright's Chromium or Chrome
+//          (set LAB_CHROMIUM to the executable; default /usr/bin/chromium when it exists).
+import { chromiumLaunch } from './tests/browser';
+
+export default defineConfig({
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'gpu',
+          include: ['tests/gpu/**/*.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: chromiumLaunch() }),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
+          },
+        },
+      },
+    ],
+  },
+});

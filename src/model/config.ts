@@ -1,0 +1,139 @@
+// config.json (Hugging Face) → ModelConfig. Accepts model_type 'llama' (LlamaForCausalLM: Llama 2/3, SmolLM,
+// TinyLlama, the lab's own models) and 'qwen2'. Every missing or invalid field is a ConfigError naming the field;
+// features the forward pass does not implement (other rope types, MLP/o_proj biases, sliding windows, quantized
+// checkpoints, other activations) are refused up front rather than producing silently wrong logits.
+
+import type { RopeScaling } from '../ref/rope';
+import { ConfigError } from './errors';
+
+export type Architecture = 'llama' | 'qwen2';
+
+export interface ModelConfig {
+  architecture: Architecture; // block layout: llama (no biases) or qwen2 (q/k/v biases)
+  hiddenSize: number; // model width (residual stream features)
+  intermediateSize: number; // MLP hidden width (gate/up rows)
+  nLayers: number; // transformer blocks
+  nHeads: number; // query heads
+  nKvHeads: number; // key/value heads (< nHeads ⇒ grouped-query attention)
+  headDim: number; // features per head (even: RoPE rotates pairs)
+  vocabSize: number; // rows of the embedding table and of lm_head
+  maxSeq: number; // max_position_embeddings: the longest context the model was built for
+  rmsNormEps: number; // epsilon inside every RMSNorm
+  ropeTheta: number; // RoPE base frequency
+  ropeScaling: RopeScaling | null; // Llama-3 frequency scaling, or null for plain RoPE
+  tieWordEmbeddings: boolean; // lm_head shares the embedding table
+  attentionBias: boolean; // q/k/v projections have biases (always for qwen2)
+  bosTokenId: number | null; // beginning-of-sequence id, if any
+  eosTokenIds: number[]; // ids that end generation (may be empty)
+}
+
+const ARCH_BY_CLASS: Record<string, Architecture> = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' };
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v));
+
+export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
+  if (!isObj(json)) throw new ConfigError(`expected a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`, file, '(root)');
+  const c = json;
+  const fail = (field: string, msg: string): never => {
+    throw new ConfigError(`${field} ${msg}`, file, field);
+  };
+  const has = (k: string) => c[k] !== undefined && c[k] !== null;
+  const int = (k: string, dflt?: number): number => {
+    if (!has(k)) return dflt !== undefined ? dflt : fail(k, 'is missing');
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) fail(k, `must be a positive integer, got ${show(v)}`);
+    return v as number;
+  };
+  const pos = (obj: Obj, k: string, path: string, dflt?: number): number => {
+    const v = obj[k];
+    if (v === undefined || v === null) return dflt !== undefined ? dflt : fail(path, 'is missing');
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(path, `must be a positive number, got ${show(v)}`);
+    return v as number;
+  };
+  const bool = (k: string, dflt: boolean): boolean => {
+    if (!has(k)) return dflt;
+    if (typeof c[k] !== 'boolean') fail(k, `must be true or false, got ${show(c[k])}`);
+    return c[k] as boolean;
+  };
+
+  // Architecture: model_type first, else the architectures list.
+  let architecture: Architecture;
+  if (has('model_type')) {
+    const mt = c.model_type;
+    if (mt !== 'llama' && mt !== 'qwen2') fail('model_type', `${show(mt)} is not supported (supported: "llama", "qwen2")`);
+    architecture = mt as Architecture;
+  } else if (Array.isArray(c.architectures) && typeof c.architectures[0] === 'string') {
+    const a = ARCH_BY_CLASS[c.architectures[0]];
+    if (!a) fail('architectures', `${show(c.architectures[0])} is not supported (supported: ${Object.keys(ARCH_BY_CLASS).join(', ')})`);
+    architecture = a!;
+  } else {
+    return fail('model_type', 'is missing (and no usable "architectures" entry)');
+  }
+
+  const hiddenSize = int('hidden_size');
+  const intermediateSize = int('intermediate_size');
+  const nLayers = int('num_hidden_layers');
+  const nHeads = int('num_attention_heads');
+  const nKvHeads = int('num_key_value_heads', nHeads);
+  if (nHeads % nKvHeads !== 0) fail('num_key_value_heads', `(${nKvHeads}) must divide num_attention_heads (${nHeads})`);
+  if (!has('head_dim') && hiddenSize % nHeads !== 0)
+    fail('head_dim', `is missing and hidden_size (${hiddenSize}) is not divisible by num_attention_heads (${nHeads})`);
+  const headDim = int('head_dim', hiddenSize / nHeads);
+  if (headDim % 2 !== 0) fail('head_dim', `(${headDim}) must be even for rotary embeddings`);
+  const vocabSize = int('vocab_size');
+  const maxSeq = int('max_position_embeddings');
+  const rmsNormEps = pos(c, 'rms_norm_eps', 'rms_norm_eps', 1e-6);
+
+  // transformers v5 moves rope_theta / rope_type into `rope_parameters`; older configs use rope_theta + rope_scaling.
+  const rp = c.rope_parameters;
+  if (rp !== undefined && rp !== null && !isObj(rp)) fail('rope_parameters', `must be an object, got ${show(rp)}`);
+  const ropeTheta = isObj(rp) && rp.rope_theta !== undefined ? pos(rp, 'rope_theta', 'rope_parameters.rope_theta') : pos(c, 'rope_theta', 'rope_theta', 10000);
+  const ropeScaling = parseRopeScaling(has('rope_scaling') ? c.rope_scaling : isObj(rp) ? rp : null, has('rope_scaling') ? 'rope_scaling' : 'rope_parameters', fail);
+
+  const tieWordEmbeddings = bool('tie_word_embeddings', false);
+  const attnBias = bool('attention_bias', false);
+  if (architecture === 'llama' && attnBias) fail('attention_bias', 'true is not supported for llama (it adds an o_proj bias)');
+  if (bool('mlp_bias', false)) fail('mlp_bias', 'true is not supported');
+  if (architecture === 'qwen2' && bool('use_sliding_window', false)) fail('use_sliding_window', 'true is not supported');
+  if (has('hidden_act') && c.hidden_act !== 'silu') fail('hidden_act', `${show(c.hidden_act)} is not supported (only "silu")`);
+  if (has('quantization_config')) fail('quantization_config', 'is present: quantized checkpoints are not supported (load the float weights)');
+
+  const tokenId = (k: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v >= vocabSize)
+      fail(k, `must be a token id in [0, ${vocabSize}), got ${show(v)}`);
+    return v as number;
+  };
+  const bosTokenId = has('bos_token_id') ? tokenId('bos_token_id', c.bos_token_id) : null;
+  const eos = c.eos_token_id;
+  const eosTokenIds = eos === undefined || eos === null ? [] : Array.isArray(eos) ? eos.map((v) => tokenId('eos_token_id', v)) : [tokenId('eos_token_id', eos)];
+
+  return {
+    architecture, hiddenSize, intermediateSize, nLayers, nHeads, nKvHeads, headDim, vocabSize, maxSeq, rmsNormEps,
+    ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias: architecture === 'qwen2' || attnBias, bosTokenId, eosTokenIds,
+  };
+}
+
+/** null / 'default' → null; 'llama3' → RopeScaling; anything else → ConfigError naming `<where>.rope_type`. */
+function parseRopeScaling(rs: unknown, where: string, fail: (field: string, msg: string) => never): RopeScaling | null {
+  if (rs === null || rs === undefined) return null;
+  if (!isObj(rs)) return fail(where, `must be an object or null, got ${show(rs)}`);
+  const type = rs.rope_type ?? rs.type; // older configs spell it `type`
+  if (type === undefined || type === 'default') return null;
+  if (type !== 'llama3') return fail(`${where}.rope_type`, `${show(type)} is not supported (supported: "default", "llama3")`);
+  const num = (k: string): number => {
+    const v = rs[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`${where}.${k}`, v === undefined ? 'is missing' : `must be a positive number, got ${show(v)}`);
+    return v as number;
+  };
+  const s: RopeScaling = {
+    rope_type: 'llama3',
+    factor: num('factor'),
+    low_freq_factor: num('low_freq_factor'),
+    high_freq_factor: num('high_freq_factor'),
+    original_max_position_embeddings: num('original_max_position_embeddings'),
+  };
+  if (s.high_freq_factor <= s.low_freq_factor) fail(`${where}.high_freq_factor`, 'must be greater than low_freq_factor');
+  return s;
+}

@@ -1,0 +1,54 @@
+// A thin wrapper over @huggingface/tokenizers: builds from tokenizer.json (+ tokenizer_config.json), encodes
+// WITHOUT adding special tokens (the lab adds BOS itself when a model wants it), decodes keeping special tokens,
+// and reports the EOS ids named by tokenizer_config.json. Bad input is a TokenizerError naming the file.
+
+import { Tokenizer } from '@huggingface/tokenizers';
+import { TokenizerError } from './errors';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class LabTokenizer {
+  private constructor(
+    private readonly tok: Tokenizer,
+    readonly eosTokenIds: number[],
+    /** One more than the largest id the tokenizer can produce. */
+    readonly vocabSize: number,
+  ) {}
+
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown | null, file = 'tokenizer.json'): LabTokenizer {
+    if (!isObj(tokenizerJson)) throw new TokenizerError('expected a JSON object', file);
+    if (!isObj(tokenizerJson.model)) throw new TokenizerError('has no "model" object (not a Hugging Face tokenizer.json?)', file);
+    if (tokenizerConfig !== null && tokenizerConfig !== undefined && !isObj(tokenizerConfig))
+      throw new TokenizerError('tokenizer_config.json: expected a JSON object', file);
+    const config = (tokenizerConfig ?? {}) as Obj;
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(tokenizerJson, config);
+      tok.encode('a', { add_special_tokens: false }); // surface lazy failures now, not at the first prompt
+    } catch (e) {
+      throw new TokenizerError(`could not build the tokenizer: ${(e as Error).message}`, file);
+    }
+    const eosTokenIds: number[] = [];
+    const eos = config.eos_token;
+    const eosText = typeof eos === 'string' ? eos : isObj(eos) && typeof eos.content === 'string' ? eos.content : null;
+    if (eosText !== null) {
+      const id = tok.token_to_id(eosText);
+      if (id === undefined) throw new TokenizerError(`tokenizer_config.json names eos_token ${JSON.stringify(eosText)}, which is not in the vocabulary`, file);
+      eosTokenIds.push(id);
+    }
+    let maxId = -1;
+    for (const id of tok.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    return new LabTokenizer(tok, eosTokenIds, maxId + 1);
+  }
+
+  /** Token ids of `text`; no special tokens are added. */
+  encode(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** Text of `ids` (special tokens kept, no clean-up of spaces, so decode(encode(x)) == x for byte-level BPE). */
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+}

@@ -1,0 +1,206 @@
+// transformer.ts — the forward pass, top to bottom, one named kernel call per step (llama2.c's forward()).
+// Llama / Qwen2 block:  h = x + Wo·attn(rope(Wq·n1), rope(Wk·n1), Wv·n1)   where n1 = rmsnorm(x)
+//                       x' = h + Wdown·(silu(Wgate·n2) ⊙ Wup·n2)             where n2 = rmsnorm(h)
+// logits = lm_head · rmsnorm(x_last). The KV cache is written in place (copy of this step's K/V rows).
+// Prefill runs the whole prompt in one pass (matmuls); decode runs one token (GEMVs), one encoder per token.
+
+import type { Gpu } from '../gpu/device';
+import type { Recorder } from '../gpu/recorder';
+import type { GpuTensor } from '../gpu/tensor';
+import { attention } from '../kernels/attention';
+import { swiglu } from '../kernels/elementwise';
+import { embedding } from '../kernels/embedding';
+import { rmsnorm } from '../kernels/norm';
+import { rope } from '../kernels/rope';
+import { ropeInvFreq } from '../ref/rope';
+import type { ModelConfig } from './config';
+import { applyLinear, type LinearWeight, linearBytes, releaseLinear, uploadLinear } from './linear';
+import type { HostWeights } from './weights';
+
+export interface GpuLayer {
+  inputNorm: GpuTensor; // (hidden)
+  q: LinearWeight; // (nHeads*headDim, hidden)
+  k: LinearWeight; // (nKv*headDim, hidden)
+  v: LinearWeight; // (nKv*headDim, hidden)
+  o: LinearWeight; // (hidden, nHeads*headDim)
+  postNorm: GpuTensor; // (hidden)
+  gate: LinearWeight; // (inter, hidden)
+  up: LinearWeight; // (inter, hidden)
+  down: LinearWeight; // (hidden, inter)
+  kCache: GpuTensor; // (maxSeq, nKv*headDim)
+  vCache: GpuTensor; // (maxSeq, nKv*headDim)
+}
+
+/** Activation buffers for a pass over n tokens. */
+interface Acts {
+  n: number;
+  x: GpuTensor; // (n, hidden) residual stream
+  xn: GpuTensor; // (n, hidden) normalised
+  q: GpuTensor; // (n, nHeads*headDim)
+  k: GpuTensor; // (n, kvDim)
+  v: GpuTensor; // (n, kvDim)
+  att: GpuTensor; // (n, nHeads*headDim)
+  gate: GpuTensor; // (n, inter)
+  up: GpuTensor; // (n, inter)
+  h: GpuTensor; // (n, inter) silu(gate) ⊙ up
+  last: GpuTensor; // (1, hidden) last row of xn, for the head
+}
+
+export class GpuModel {
+  readonly layers: GpuLayer[] = [];
+  readonly embed: GpuTensor; // (vocab, hidden)
+  readonly finalNorm: GpuTensor; // (hidden)
+  readonly lmHead: LinearWeight; // (vocab, hidden); shares the embedding tensor when tied
+  readonly invFreq: GpuTensor; // (headDim/2)
+  readonly kvDim: number;
+  private acts = new Map<number, Acts>();
+
+  constructor(private readonly gpu: Gpu, readonly cfg: ModelConfig, w: HostWeights, readonly maxSeq: number) {
+    const { hiddenSize: H, intermediateSize: I, nHeads, nKvHeads, headDim } = cfg;
+    const qDim = nHeads * headDim;
+    this.kvDim = nKvHeads * headDim;
+    const pool = gpu.pool;
+    this.embed = pool.fromArray('model.embed_tokens.weight', [cfg.vocabSize, H], w.embed, 'weights');
+    this.finalNorm = pool.fromArray('model.norm.weight', [H], w.finalNorm, 'weights');
+    this.lmHead =
+      w.lmHead === w.embed
+        ? { name: 'lm_head (tied)', rows: cfg.vocabSize, cols: H, W: this.embed, bias: null }
+        : uploadLinear(gpu, 'lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
+    this.invFreq = pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights');
+    w.layers.forEach((lw, i) => {
+      const p = `model.layers.${i}`;
+      this.layers.push({
+        inputNorm: pool.fromArray(`${p}.input_layernorm.weight`, [H], lw.inputNorm, 'weights'),
+        q: uploadLinear(gpu, `${p}.self_attn.q_proj.weight`, qDim, H, lw.q, lw.qBias),
+        k: uploadLinear(gpu, `${p}.self_attn.k_proj.weight`, this.kvDim, H, lw.k, lw.kBias),
+        v: uploadLinear(gpu, `${p}.self_attn.v_proj.weight`, this.kvDim, H, lw.v, lw.vBias),
+        o: uploadLinear(gpu, `${p}.self_attn.o_proj.weight`, H, qDim, lw.o, null),
+        postNorm: pool.fromArray(`${p}.post_attention_layernorm.weight`, [H], lw.postNorm, 'weights'),
+        gate: uploadLinear(gpu, `${p}.mlp.gate_proj.weight`, I, H, lw.gate, null),
+        up: uploadLinear(gpu, `${p}.mlp.up_proj.weight`, I, H, lw.up, null),
+        down: uploadLinear(gpu, `${p}.mlp.down_proj.weight`, H, I, lw.down, null),
+        kCache: pool.alloc(`${p}.k_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
+        vCache: pool.alloc(`${p}.v_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
+      });
+    });
+  }
+
+  /** Every linear layer, in forward order (for techniques and the roofline's byte count). */
+  linears(): LinearWeight[] {
+    const out: LinearWeight[] = [];
+    for (const l of this.layers) out.push(l.q, l.k, l.v, l.o, l.gate, l.up, l.down);
+    out.push(this.lmHead);
+    return out;
+  }
+
+  /** Bytes one decode step reads at position `pos` (weights in their stored format + KV cache + embedding row). */
+  bytesPerToken(pos: number): number {
+    const { hiddenSize: H } = this.cfg;
+    let b = this.linears().reduce((s, l) => s + linearBytes(l), 0);
+    b += this.layers.length * (2 * H * 4 + 2 * (pos + 1) * this.kvDim * 4); // norms + K/V rows read by attention
+    return b + H * 4 * 2; // embedding row + final norm
+  }
+
+  private actsFor(n: number): Acts {
+    let a = this.acts.get(n);
+    if (a) return a;
+    const { hiddenSize: H, intermediateSize: I, nHeads, headDim } = this.cfg;
+    const al = (name: string, shape: number[]) => this.gpu.pool.alloc(`${name}[n=${n}]`, shape, 'f32', 'activations');
+    a = {
+      n,
+      x: al('x', [n, H]),
+      xn: al('xn', [n, H]),
+      q: al('q', [n, nHeads * headDim]),
+      k: al('k', [n, this.kvDim]),
+      v: al('v', [n, this.kvDim]),
+      att: al('att', [n, nHeads * headDim]),
+      gate: al('gate', [n, I]),
+      up: al('up', [n, I]),
+      h: al('h', [n, I]),
+      last: al('last', [1, H]),
+    };
+    this.acts.set(n, a);
+    return a;
+  }
+
+  /** Free activation buffers of multi-token passes (kept: the decode set). */
+  releasePrefillActs(): void {
+    for (const [n, a] of this.acts) {
+      if (n === 1) continue;
+      for (const t of Object.values(a)) if (typeof t !== 'number') this.gpu.pool.release(t);
+      this.acts.delete(n);
+    }
+  }
+
+  /**
+   * Encode the forward pass of `n` tokens (ids: (n) u32 on the GPU) at positions pos0..pos0+n-1.
+   * Writes the last token's logits (vocab) into `logits`, or all n rows when `allLogits` (logits: (n, vocab)).
+   */
+  forward(rec: Recorder, ids: GpuTensor, n: number, pos0: number, logits: GpuTensor, allLogits = false): void {
+    const cfg = this.cfg;
+    const { hiddenSize: H, nHeads, nKvHeads, headDim, rmsNormEps: eps } = cfg;
+    if (pos0 + n > this.maxSeq) throw new Error(`context overflow: positions up to ${pos0 + n} > maxSeq ${this.maxSeq}`);
+    const a = this.actsFor(n);
+    const ropeU = { n, nHeads, headDim, rotaryDim: headDim, pos0 };
+    rec.run(embedding, { n, dim: H, vocab: cfg.vocabSize }, { table: this.embed, ids, out: a.x }, { n, dim: H, vocab: cfg.vocabSize });
+    for (const L of this.layers) {
+      // attention
+      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.inputNorm, y: a.xn }, { n, dim: H, eps });
+      applyLinear(rec, L.q, a.xn, a.q, n);
+      applyLinear(rec, L.k, a.xn, a.k, n);
+      applyLinear(rec, L.v, a.xn, a.v, n);
+      rec.run(rope, { n, nHeads, headDim }, { invFreq: this.invFreq, x: a.q }, ropeU);
+      rec.run(rope, { n, nHeads: nKvHeads, headDim }, { invFreq: this.invFreq, x: a.k }, { ...ropeU, nHeads: nKvHeads });
+      rec.copy(a.k, L.kCache, n * this.kvDim * 4, 0, pos0 * this.kvDim * 4);
+      rec.copy(a.v, L.vCache, n * this.kvDim * 4, 0, pos0 * this.kvDim * 4);
+      rec.run(
+        attention,
+        { n, nHeads, nKvHeads, headDim, kvLen: pos0 + n },
+        { q: a.q, k: L.kCache, v: L.vCache, out: a.att },
+        { n, nHeads, nKvHeads, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
+      );
+      applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att
+      // feed-forward
+      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.postNorm, y: a.xn }, { n, dim: H, eps });
+      applyLinear(rec, L.gate, a.xn, a.gate, n);
+      applyLinear(rec, L.up, a.xn, a.up, n);
+      rec.run(swiglu, { n: n * cfg.intermediateSize }, { gate: a.gate, up: a.up, out: a.h }, { n: n * cfg.intermediateSize });
+      applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h
+    }
+    if (allLogits) {
+      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: this.finalNorm, y: a.xn }, { n, dim: H, eps });
+      applyLinear(rec, this.lmHead, a.xn, logits, n);
+    } else {
+      rec.copy(a.x, a.last, H * 4, (n - 1) * H * 4, 0);
+      rec.run(rmsnorm, { n: 1, dim: H }, { x: a.last, w: this.finalNorm, y: a.xn }, { n: 1, dim: H, eps });
+      applyLinear(rec, this.lmHead, a.xn, logits, 1);
+    }
+  }
+
+  /** The weight-reading floor: one decode step's matrix-vector products alone (for the bench). */
+  encodeLinearsOnly(rec: Recorder, logits: GpuTensor): void {
+    const a = this.actsFor(1);
+    for (const L of this.layers) {
+      for (const l of [L.q, L.k, L.v]) applyLinear(rec, l, a.xn, l === L.q ? a.q : l === L.k ? a.k : a.v, 1);
+      applyLinear(rec, L.o, a.att, a.x, 1);
+      applyLinear(rec, L.gate, a.xn, a.gate, 1);
+      applyLinear(rec, L.up, a.xn, a.up, 1);
+      applyLinear(rec, L.down, a.h, a.x, 1);
+    }
+    applyLinear(rec, this.lmHead, a.xn, logits, 1);
+  }
+
+  destroy(): void {
+    const pool = this.gpu.pool;
+    for (const L of this.layers) {
+      for (const l of [L.q, L.k, L.v, L.o, L.gate, L.up, L.down]) releaseLinear(this.gpu, l);
+      for (const t of [L.inputNorm, L.postNorm, L.kCache, L.vCache]) pool.release(t);
+    }
+    if (this.lmHead.W !== this.embed) releaseLinear(this.gpu, this.lmHead);
+    for (const t of [this.embed, this.finalNorm, this.invFreq]) pool.release(t);
+    for (const a of this.acts.values()) for (const t of Object.values(a)) if (typeof t !== 'number') pool.release(t);
+    this.acts.clear();
+    this.layers.length = 0;
+    this.gpu.clearCaches();
+  }
+}

@@ -50,7 +50,7 @@ export class GpuModel {
   readonly layers: GpuLayer[] = [];
   readonly embed: GpuTensor; // (vocab, hidden)
   readonly finalNorm: GpuTensor; // (hidden)
-  readonly lmHead: LinearWeight; // (vocab, hidden); shares the embedding tensor when tied
+  lmHead: LinearWeight; // (vocab, hidden); shares the embedding tensor when tied
   readonly invFreq: GpuTensor; // (headDim/2)
   readonly kvDim: number;
   private acts = new Map<number, Acts>();
@@ -64,7 +64,7 @@ export class GpuModel {
     this.finalNorm = pool.fromArray('model.norm.weight', [H], w.finalNorm, 'weights');
     this.lmHead =
       w.lmHead === w.embed
-        ? { name: 'lm_head (tied)', rows: cfg.vocabSize, cols: H, W: this.embed, bias: null }
+        ? { name: 'lm_head (tied)', rows: cfg.vocabSize, cols: H, format: 'f32', tensors: { W: this.embed }, bias: null }
         : uploadLinear(gpu, 'lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
     this.invFreq = pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights');
     w.layers.forEach((lw, i) => {
@@ -83,6 +83,24 @@ export class GpuModel {
         vCache: pool.alloc(`${p}.v_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
       });
     });
+  }
+
+  /**
+   * Swap every linear layer for `make(old)` (a technique re-packing from the host master copy). The old
+   * tensors are released after the new ones exist, so GPU bytes return to the same figure for the same plan.
+   */
+  replaceLinears(make: (old: LinearWeight) => LinearWeight): void {
+    const swap = (l: LinearWeight): LinearWeight => {
+      const next = make(l);
+      if (next !== l) releaseLinear(this.gpu, l, [this.embed]);
+      return next;
+    };
+    for (const L of this.layers) {
+      L.q = swap(L.q); L.k = swap(L.k); L.v = swap(L.v); L.o = swap(L.o);
+      L.gate = swap(L.gate); L.up = swap(L.up); L.down = swap(L.down);
+    }
+    this.lmHead = swap(this.lmHead);
+    this.gpu.clearCaches();
   }
 
   /** Every linear layer, in forward order (for techniques and the roofline's byte count). */
@@ -138,33 +156,38 @@ export class GpuModel {
    */
   forward(rec: Recorder, ids: GpuTensor, n: number, pos0: number, logits: GpuTensor, allLogits = false): void {
     const cfg = this.cfg;
-    const { hiddenSize: H, nHeads, nKvHeads, headDim, rmsNormEps: eps } = cfg;
+    const { hiddenSize: H, nHeads, headDim, rmsNormEps: eps } = cfg;
     if (pos0 + n > this.maxSeq) throw new Error(`context overflow: positions up to ${pos0 + n} > maxSeq ${this.maxSeq}`);
     const a = this.actsFor(n);
     const ropeU = { n, nHeads, headDim, rotaryDim: headDim, pos0 };
     rec.run(embedding, { n, dim: H, vocab: cfg.vocabSize }, { table: this.embed, ids, out: a.x }, { n, dim: H, vocab: cfg.vocabSize });
     for (const L of this.layers) {
+      // per-layer dims: structured pruning may remove heads (whole KV groups) and FFN neurons
+      const lHeads = L.q.rows / headDim;
+      const lKv = L.k.rows / headDim;
+      const kvDim = L.k.rows;
+      const inter = L.gate.rows;
       // attention
       rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.inputNorm, y: a.xn }, { n, dim: H, eps });
       applyLinear(rec, L.q, a.xn, a.q, n);
       applyLinear(rec, L.k, a.xn, a.k, n);
       applyLinear(rec, L.v, a.xn, a.v, n);
-      rec.run(rope, { n, nHeads, headDim }, { invFreq: this.invFreq, x: a.q }, ropeU);
-      rec.run(rope, { n, nHeads: nKvHeads, headDim }, { invFreq: this.invFreq, x: a.k }, { ...ropeU, nHeads: nKvHeads });
-      rec.copy(a.k, L.kCache, n * this.kvDim * 4, 0, pos0 * this.kvDim * 4);
-      rec.copy(a.v, L.vCache, n * this.kvDim * 4, 0, pos0 * this.kvDim * 4);
+      rec.run(rope, { n, nHeads: lHeads, headDim }, { invFreq: this.invFreq, x: a.q }, { ...ropeU, nHeads: lHeads });
+      rec.run(rope, { n, nHeads: lKv, headDim }, { invFreq: this.invFreq, x: a.k }, { ...ropeU, nHeads: lKv });
+      rec.copy(a.k, L.kCache, n * kvDim * 4, 0, pos0 * kvDim * 4); // cache rows (maxSeq, kvDim) written in place
+      rec.copy(a.v, L.vCache, n * kvDim * 4, 0, pos0 * kvDim * 4);
       rec.run(
         attention,
-        { n, nHeads, nKvHeads, headDim, kvLen: pos0 + n },
+        { n, nHeads: lHeads, nKvHeads: lKv, headDim, kvLen: pos0 + n },
         { q: a.q, k: L.kCache, v: L.vCache, out: a.att },
-        { n, nHeads, nKvHeads, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
+        { n, nHeads: lHeads, nKvHeads: lKv, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
       );
       applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att
       // feed-forward
       rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.postNorm, y: a.xn }, { n, dim: H, eps });
       applyLinear(rec, L.gate, a.xn, a.gate, n);
       applyLinear(rec, L.up, a.xn, a.up, n);
-      rec.run(swiglu, { n: n * cfg.intermediateSize }, { gate: a.gate, up: a.up, out: a.h }, { n: n * cfg.intermediateSize });
+      rec.run(swiglu, { n: n * inter }, { gate: a.gate, up: a.up, out: a.h }, { n: n * inter });
       applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h
     }
     if (allLogits) {
@@ -196,7 +219,7 @@ export class GpuModel {
       for (const l of [L.q, L.k, L.v, L.o, L.gate, L.up, L.down]) releaseLinear(this.gpu, l);
       for (const t of [L.inputNorm, L.postNorm, L.kCache, L.vCache]) pool.release(t);
     }
-    if (this.lmHead.W !== this.embed) releaseLinear(this.gpu, this.lmHead);
+    releaseLinear(this.gpu, this.lmHead, [this.embed]);
     for (const t of [this.embed, this.finalNorm, this.invFreq]) pool.release(t);
     for (const a of this.acts.values()) for (const t of Object.values(a)) if (typeof t !== 'number') pool.release(t);
     this.acts.clear();

@@ -8,8 +8,24 @@ import { loadModel, type LoadedModel } from '../model/source';
 import { GpuModel } from '../model/transformer';
 import { autotune, warmUp } from './autotune';
 import { generateLoop, percentile } from './generate';
+import { type Calibration, calibrate, roofline } from './roofline';
 import { readAdapterCache, writeAdapterCache } from './tune-cache';
-import type { Engine, EngineStats, GenerateRequest, GenerateResult, GpuBytes, ModelInfo, ModelSource, TokenEvent } from './types';
+import { evaluateForced, type ReferenceDist } from './quality';
+import { applyTechniques, isDense, masterCopy, type Masters } from './techniques';
+import {
+  type ConfigureResult,
+  DEFAULT_TECHNIQUES,
+  type Engine,
+  type EngineStats,
+  type GenerateRequest,
+  type GenerateResult,
+  type GpuBytes,
+  type ModelInfo,
+  type ModelSource,
+  type QualityReport,
+  type TechniqueSettings,
+  type TokenEvent,
+} from './types';
 
 export class EngineBusyError extends Error {
   override name = 'EngineBusyError';
@@ -31,10 +47,22 @@ export class LabEngine implements Engine {
   private info: ModelInfo | null = null;
   private busy = false;
   private abortRequested = false;
+  private calibration: Calibration | null = null;
+  private settings: TechniqueSettings = DEFAULT_TECHNIQUES;
+  private masters: Masters | null = null;
+  private reference: ReferenceDist | null = null;
+  /** Serialises generate/configure/evaluate so no token ever mixes old and new weights. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   async init(): Promise<AdapterProbe> {
     if (!this.gpu || this.gpu.isLost) {
       this.gpu = await acquireGpu();
+      const key = adapterKey(this.gpu.probe);
+      this.calibration = (await readAdapterCache<Calibration>(key, 'calibration')) ?? null;
+      if (!this.calibration) {
+        this.calibration = await calibrate(this.gpu);
+        await writeAdapterCache(key, 'calibration', this.calibration);
+      }
     }
     return this.gpu.probe;
   }
@@ -60,6 +88,9 @@ export class LabEngine implements Engine {
     const compile = performance.now() - compile0;
     this.loaded = loaded;
     this.model = model;
+    this.masters = masterCopy(loaded.weights);
+    this.settings = DEFAULT_TECHNIQUES;
+    this.reference = null;
     this.info = {
       name: loaded.name,
       architecture: loaded.config.architecture,
@@ -74,7 +105,12 @@ export class LabEngine implements Engine {
     return this.info;
   }
 
-  async generate(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
+  generate(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
+    if (this.busy) return Promise.reject(new EngineBusyError('A generation is already running'));
+    return this.serial(() => this.generateNow(req, onToken));
+  }
+
+  private async generateNow(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
     if (!this.model || !this.loaded || !this.gpu) throw new NoModelError('No model is loaded');
     if (this.busy) throw new EngineBusyError('A generation is already running');
     const { tokenizer, config } = this.loaded;
@@ -104,6 +140,9 @@ export class LabEngine implements Engine {
         },
       });
       const decodeMs = r.tokenMs.reduce((a, b) => a + b, 0);
+      const p50 = percentile(r.tokenMs, 50);
+      const meanPos = promptIds.length + Math.max(0, r.ids.length - 1) / 2;
+      const roof = roofline(this.model.bytesPerToken(Math.round(meanPos)), p50, r.dispatchesPerToken, this.calibration!);
       return {
         promptIds,
         outputIds: r.ids,
@@ -114,10 +153,12 @@ export class LabEngine implements Engine {
           ttft_ms: r.ttftMs,
           prefill_tok_s: r.ttftMs > 0 ? (promptIds.length / r.ttftMs) * 1000 : 0,
           decode_tok_s: decodeMs > 0 ? (r.tokenMs.length / decodeMs) * 1000 : 0,
-          ms_per_token_p50: percentile(r.tokenMs, 50),
+          ms_per_token_p50: p50,
           ms_per_token_p95: percentile(r.tokenMs, 95),
           tokenMs: r.tokenMs,
           gpu_bytes: this.gpuBytes(),
+          ...roof,
+          dispatches_per_token: r.dispatchesPerToken,
           kernelNs: req.profile ? r.kernelNs : undefined,
           stoppedBy: r.stoppedBy,
         },
@@ -153,6 +194,8 @@ export class LabEngine implements Engine {
     this.model = null;
     this.loaded = null;
     this.info = null;
+    this.masters = null;
+    this.reference = null;
     this.gpu?.pool.trim();
   }
 
@@ -165,9 +208,62 @@ export class LabEngine implements Engine {
       adapter: this.gpu?.probe ?? null,
       model: this.info,
       gpuBytes: this.gpuBytes(),
+      calibration: this.calibration ? { copyGbps: this.calibration.copyGbps, dispatchMs: this.calibration.dispatchMs } : null,
       variants: { ...(this.gpu?.traits.tuned ?? {}) },
       busy: this.busy,
     };
+  }
+
+  /** Run `fn` after everything queued before it (generation, switches, evaluations). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  configure(settings: TechniqueSettings): Promise<ConfigureResult> {
+    return this.serial(async () => {
+      if (!this.model || !this.gpu || !this.masters || !this.loaded) throw new NoModelError('No model is loaded');
+      const t0 = performance.now();
+      const r = applyTechniques(this.gpu, this.model, this.masters, this.loaded.config, settings);
+      await this.gpu.sync();
+      this.settings = settings;
+      const weightBytes = this.gpu.pool.bytesByPurpose().weights;
+      if (this.info) this.info.weightBytes = weightBytes;
+      return { settings, repackMs: performance.now() - t0, weightBytes, bytesByFormat: r.bytesByFormat, notes: r.notes };
+    });
+  }
+
+  evaluate(opts: { text?: string; ids?: number[]; maxTokens?: number }): Promise<QualityReport> {
+    return this.serial(async () => {
+      if (!this.model || !this.gpu || !this.loaded) throw new NoModelError('No model is loaded');
+      const tok = this.loaded.tokenizer;
+      let ids = opts.ids;
+      if (!ids) {
+        if (opts.text === undefined) throw new PromptError('evaluate needs a text or token ids');
+        if (!tok) throw new PromptError('This model has no tokenizer.json: give the evaluation text as token ids');
+        ids = tok.encode(opts.text);
+      }
+      ids = ids.slice(0, opts.maxTokens ?? 2048);
+      if (ids.length < 2) throw new PromptError('evaluation needs at least 2 tokens');
+      const window = this.model.maxSeq;
+      const key = `${ids.length}:${ids.slice(0, 16).join(',')}:${window}`;
+      const dense = isDense(this.settings);
+      if (!dense && this.reference?.key !== key) {
+        // the reference is the dense f32 model: switch to it, measure, switch back (from the master copy)
+        const current = this.settings;
+        applyTechniques(this.gpu, this.model, this.masters!, this.loaded.config, DEFAULT_TECHNIQUES);
+        this.reference = (await evaluateForced(this.gpu, this.model, ids, window, { keep: true, key })).dist;
+        applyTechniques(this.gpu, this.model, this.masters!, this.loaded.config, current);
+      }
+      const r = await evaluateForced(this.gpu, this.model, ids, window, {
+        keep: dense,
+        key,
+        reference: dense ? null : this.reference,
+      });
+      if (dense) this.reference = r.dist;
+      return { ...r.figures, settings: this.settings };
+    });
   }
 
   /** For tests and benches in the same realm (not exposed over the worker). */

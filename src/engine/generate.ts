@@ -30,6 +30,8 @@ export interface LoopResult {
   tokenMs: number[];
   stoppedBy: 'length' | 'eos' | 'abort' | 'context';
   kernelNs: Record<string, number>;
+  /** Dispatches encoded for one decode step. */
+  dispatchesPerToken: number;
 }
 
 /** Encode "pick the next id from logits" (argmax at temperature 0, else the seeded sampler). */
@@ -61,10 +63,11 @@ export async function generateLoop(gpu: Gpu, model: GpuModel, promptIds: number[
   const profiles: Promise<Map<string, number>>[] = [];
   let stoppedBy: LoopResult['stoppedBy'] = 'length';
   let ttftMs = 0;
+  let dispatchesPerToken = 0;
   const maxNew = Math.min(sampling.maxNewTokens, model.maxSeq - n);
   if (maxNew < sampling.maxNewTokens) stoppedBy = 'context';
   try {
-    if (maxNew <= 0) return { ids: out, ttftMs: 0, tokenMs, stoppedBy: 'context', kernelNs };
+    if (maxNew <= 0) return { ids: out, ttftMs: 0, tokenMs, stoppedBy: 'context', kernelNs, dispatchesPerToken: 0 };
     // prefill + first pick
     let rec = new Recorder(gpu);
     model.forward(rec, ids, n, 0, logits);
@@ -79,6 +82,7 @@ export async function generateLoop(gpu: Gpu, model: GpuModel, promptIds: number[
         rec = new Recorder(gpu, opt.profile);
         model.forward(rec, slots[i % 2]!, 1, n + i, logits);
         encodePick(rec, logits, slots[(i + 1) % 2]!, vocab, sampling, rand());
+        dispatchesPerToken = rec.dispatches;
         const prof = rec.submit();
         if (prof) profiles.push(prof);
       }
@@ -100,7 +104,7 @@ export async function generateLoop(gpu: Gpu, model: GpuModel, promptIds: number[
     }
     await gpu.sync(); // the speculative next step may still run
     for (const m of await Promise.all(profiles)) for (const [k, v] of m) kernelNs[k] = (kernelNs[k] ?? 0) + v;
-    return { ids: out, ttftMs, tokenMs, stoppedBy, kernelNs };
+    return { ids: out, ttftMs, tokenMs, stoppedBy, kernelNs, dispatchesPerToken };
   } finally {
     for (const t of [ids, logits, ...slots]) pool.release(t);
   }

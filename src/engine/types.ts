@@ -60,6 +60,16 @@ export interface RunMetrics {
   /** Per decoded token latency, ms (excludes the first token, which is prefill). */
   tokenMs: number[];
   gpu_bytes: GpuBytes;
+  /** Bytes one decode step reads (weights as stored + KV cache at the mean position + activations). */
+  bytes_per_token: number;
+  /** bytes_per_token ÷ median decode step time, GB/s. */
+  achieved_gbps: number;
+  /** achieved_gbps ÷ the adapter's measured copy-kernel bandwidth. */
+  roofline_fraction: number;
+  copy_gbps: number;
+  /** What limits decode: 'bandwidth' (≥ half the copy bandwidth), 'dispatch' (fixed per-dispatch cost ≥ half the step), else 'latency'. */
+  bound: 'bandwidth' | 'dispatch' | 'latency';
+  dispatches_per_token: number;
   /** GPU ns per kernel family summed over the profiled decode steps, when profiling ran. */
   kernelNs?: Record<string, number>;
   stoppedBy: 'length' | 'eos' | 'abort' | 'context';
@@ -85,10 +95,56 @@ export interface ModelInfo {
   loadMs: { fetch: number; parse: number; upload: number; compile: number };
 }
 
+/** Weight precision: f16 needs the adapter's 'shader-f16'; int8/int4 are group-wise (see src/techniques/quantize.ts). */
+export type Precision = 'f32' | 'f16' | 'int8' | 'int4' | 'int4z';
+
+/** Every technique's settings. Switching any of them re-packs from the master copy; the model is never reloaded. */
+export interface TechniqueSettings {
+  quant: { precision: Precision; groupSize: number; /** precision of lm_head (null = same as the body) */ lmHead: Precision | null };
+  prune: {
+    kind: 'none' | 'unstructured' | '2:4' | 'structured';
+    sparsity: number; // 0..0.95 (unstructured/structured)
+    scope: 'layer' | 'global';
+    targets: { attention: boolean; ffn: boolean };
+  };
+  earlyExit: { enabled: boolean; threshold: number; minLayer: number; criterion: 'maxprob' | 'entropy' };
+  speculative: { enabled: boolean; draft: 'model' | 'self'; gamma: number; selfLayers: number };
+}
+
+export const DEFAULT_TECHNIQUES: TechniqueSettings = {
+  quant: { precision: 'f32', groupSize: 32, lmHead: null },
+  prune: { kind: 'none', sparsity: 0, scope: 'layer', targets: { attention: true, ffn: true } },
+  earlyExit: { enabled: false, threshold: 0.9, minLayer: 2, criterion: 'maxprob' },
+  speculative: { enabled: false, draft: 'self', gamma: 4, selfLayers: 2 },
+};
+
+/** What a technique switch did. */
+export interface ConfigureResult {
+  settings: TechniqueSettings;
+  repackMs: number;
+  weightBytes: number;
+  /** Weight bytes by storage format, e.g. { f32: …, q4: … }. */
+  bytesByFormat: Record<string, number>;
+  /** Kernel chosen per format where a choice exists (e.g. sparse: 'dense' below the crossover). */
+  notes: string[];
+}
+
+export interface QualityReport {
+  perplexity: number;
+  nll: number;
+  tokens: number;
+  /** Against the dense f32 model under forced decoding of the same text; null for the dense model itself. */
+  top1_agreement: number | null;
+  kl: number | null;
+  settings: TechniqueSettings;
+}
+
 export interface EngineStats {
   adapter: AdapterProbe | null;
   model: ModelInfo | null;
   gpuBytes: GpuBytes;
+  /** Adapter calibration for the roofline meter (copy bandwidth GB/s, per-dispatch ms), once measured. */
+  calibration: { copyGbps: number; dispatchMs: number } | null;
   /** Chosen kernel variants, e.g. { gemv: 'rows4_vec4' }. */
   variants: Record<string, string>;
   busy: boolean;
@@ -111,4 +167,8 @@ export interface Engine {
   /** Drop the model and free its GPU memory. */
   reset(): Promise<void>;
   stats(): Promise<EngineStats>;
+  /** Apply technique settings live (re-pack from the master copy). Waits for a running generation to finish. */
+  configure(settings: TechniqueSettings): Promise<ConfigureResult>;
+  /** Perplexity (and agreement/KL against dense f32) under forced decoding of `text` (default: the model's held-out text). */
+  evaluate(opts: { text?: string; ids?: number[]; maxTokens?: number }): Promise<QualityReport>;
 }

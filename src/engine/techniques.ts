@@ -1,0 +1,77 @@
+// Applying technique settings to a loaded model: prune (from the dense master copy), then quantize, then
+// hand the forward pass new LinearWeights via model.replaceLinears. Pure re-packing: nothing is re-read from
+// disk, and the same settings always give the same bytes (so toggling never leaks).
+
+import type { Gpu } from '../gpu/device';
+import type { ModelConfig } from '../model/config';
+import { linearBytes, type LinearWeight, uploadLinear } from '../model/linear';
+import type { GpuModel } from '../model/transformer';
+import type { HostWeights } from '../model/weights';
+import { DEFAULT_TECHNIQUES, type TechniqueSettings } from './types';
+
+export class TechniqueError extends Error {
+  override name = 'TechniqueError';
+}
+
+/** The f32 master of every linear layer, by LinearWeight.name (the tied head's master is the embedding). */
+export type Masters = Map<string, { W: Float32Array; bias: Float32Array | null; rows: number; cols: number }>;
+
+export function masterCopy(w: HostWeights): Masters {
+  const m: Masters = new Map();
+  const H = w.finalNorm.length;
+  w.layers.forEach((l, i) => {
+    const p = `model.layers.${i}`;
+    const add = (name: string, W: Float32Array, bias: Float32Array | null, rows: number) => m.set(name, { W, bias, rows, cols: W.length / rows });
+    add(`${p}.self_attn.q_proj.weight`, l.q, l.qBias, l.q.length / H);
+    add(`${p}.self_attn.k_proj.weight`, l.k, l.kBias, l.k.length / H);
+    add(`${p}.self_attn.v_proj.weight`, l.v, l.vBias, l.v.length / H);
+    add(`${p}.self_attn.o_proj.weight`, l.o, null, H);
+    add(`${p}.mlp.gate_proj.weight`, l.gate, null, l.gate.length / H);
+    add(`${p}.mlp.up_proj.weight`, l.up, null, l.up.length / H);
+    add(`${p}.mlp.down_proj.weight`, l.down, null, H);
+  });
+  const vocab = w.lmHead.length / H;
+  m.set(w.lmHead === w.embed ? 'lm_head (tied)' : 'lm_head.weight', { W: w.lmHead, bias: null, rows: vocab, cols: H });
+  return m;
+}
+
+export function isDense(s: TechniqueSettings): boolean {
+  return s.quant.precision === 'f32' && (s.quant.lmHead ?? 'f32') === 'f32' && s.prune.kind === 'none';
+}
+
+export interface ApplyResult {
+  bytesByFormat: Record<string, number>;
+  notes: string[];
+}
+
+/** Re-pack every linear layer of `model` for `settings` from `masters`. */
+export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, _cfg: ModelConfig, settings: TechniqueSettings): ApplyResult {
+  if (settings.quant.precision === 'f16' && !gpu.traits.hasF16) {
+    throw new TechniqueError("f16 weights need the adapter feature 'shader-f16', which this adapter does not have");
+  }
+  if (!isDense(settings)) throw new TechniqueError(`not yet available: ${describe(settings)}`);
+  model.replaceLinears((old) => {
+    const m = masters.get(old.name);
+    if (!m) throw new TechniqueError(`no master copy for ${old.name}`);
+    if (old.format === 'f32' && old.rows === m.rows) return old; // already dense f32
+    if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed } };
+    return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
+  });
+  return summarize(model.linears(), []);
+}
+
+function summarize(ls: LinearWeight[], notes: string[]): ApplyResult {
+  const bytesByFormat: Record<string, number> = {};
+  for (const l of ls) bytesByFormat[l.format] = (bytesByFormat[l.format] ?? 0) + linearBytes(l);
+  return { bytesByFormat, notes };
+}
+
+export function describe(s: TechniqueSettings): string {
+  const parts = [s.quant.precision === 'f32' ? 'f32' : `${s.quant.precision} g${s.quant.groupSize}`];
+  if (s.prune.kind !== 'none') parts.push(s.prune.kind === '2:4' ? '2:4' : `${s.prune.kind} ${Math.round(s.prune.sparsity * 100)}%`);
+  if (s.earlyExit.enabled) parts.push(`exit@${s.earlyExit.threshold}`);
+  if (s.speculative.enabled) parts.push(`spec ${s.speculative.draft} γ${s.speculative.gamma}`);
+  return parts.join(' + ');
+}
+
+export { DEFAULT_TECHNIQUES };

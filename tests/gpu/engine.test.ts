@@ -1,0 +1,82 @@
+// The real LabEngine (what the worker runs) in the page: load from picked files, generate, evaluate.
+import { describe, expect, it } from 'vitest';
+import { LabEngine } from '../../src/engine/engine';
+import { DEFAULT_SAMPLING } from '../../src/engine/types';
+import { parseConfig } from '../../src/model/config';
+import { bytesSource, readSafetensors } from '../../src/model/safetensors';
+import { loadWeights } from '../../src/model/weights';
+import { RefModel, refGreedy } from '../../src/ref/forward';
+import { makeLlamaFixture } from '../fixtures/llama';
+
+function fixtureFiles(seed: number) {
+  const f = makeLlamaFixture({ seed });
+  return {
+    f,
+    files: [new File([JSON.stringify(f.configJson)], 'config.json'), new File([f.safetensors], 'model.safetensors')],
+  };
+}
+
+/** CPU reference NLL of forced decoding in one window. */
+async function refNll(f: ReturnType<typeof makeLlamaFixture>, ids: number[]): Promise<number> {
+  const cfg = parseConfig(f.configJson);
+  const src = bytesSource('model.safetensors', f.safetensors);
+  const w = await loadWeights(cfg, await readSafetensors(src), src);
+  const logits = new RefModel(cfg, w, 128).forward(ids, 0);
+  let nll = 0;
+  for (let i = 0; i + 1 < ids.length; i++) {
+    const row = logits.subarray(i * cfg.vocabSize, (i + 1) * cfg.vocabSize);
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    nll += lse - row[ids[i + 1]!]!;
+  }
+  return nll / (ids.length - 1);
+}
+
+describe('LabEngine in the page', () => {
+  it('loads picked files, generates greedily like the reference, reports metrics, evaluates perplexity', async () => {
+    const engine = new LabEngine();
+    const { f, files } = fixtureFiles(31);
+    const info = await engine.load({ kind: 'files', files, name: 'fixture' });
+    expect(info.parameters).toBeGreaterThan(0);
+    expect(info.hasTokenizer).toBe(false);
+    const prompt = [3, 1, 4, 1, 5, 9, 2, 6];
+    const seen: number[] = [];
+    const r = await engine.generate({ prompt, sampling: { ...DEFAULT_SAMPLING, maxNewTokens: 20 } }, (ev) => seen.push(ev.id));
+    const cfg = parseConfig(f.configJson);
+    const src = bytesSource('model.safetensors', f.safetensors);
+    const w = await loadWeights(cfg, await readSafetensors(src), src);
+    expect(r.outputIds).toEqual(refGreedy(cfg, w, prompt, 20));
+    expect(seen).toEqual(r.outputIds);
+    const m = r.metrics;
+    expect(m.ttft_ms).toBeGreaterThan(0);
+    expect(m.decode_tok_s).toBeGreaterThan(0);
+    expect(m.ms_per_token_p95).toBeGreaterThanOrEqual(m.ms_per_token_p50);
+    expect(m.gpu_bytes.weights).toBeGreaterThan(0);
+    expect(m.gpu_bytes.kv).toBeGreaterThan(0);
+    expect(m.bytes_per_token).toBeGreaterThan(m.gpu_bytes.weights * 0.9);
+    expect(m.achieved_gbps).toBeGreaterThan(0);
+    expect(['bandwidth', 'dispatch', 'latency']).toContain(m.bound);
+
+    const ids = Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % cfg.vocabSize);
+    const q = await engine.evaluate({ ids });
+    expect(q.tokens).toBe(39);
+    expect(Math.abs(q.nll - (await refNll(f, ids))) / q.nll).toBeLessThan(1e-5);
+    expect(q.top1_agreement).toBeNull(); // the dense model is the reference
+    await engine.reset();
+    expect((await engine.stats()).gpuBytes.weights).toBe(0);
+  });
+
+  it('rejects bad prompts with typed errors and stays usable', async () => {
+    const engine = new LabEngine();
+    await engine.load({ kind: 'files', files: fixtureFiles(32).files });
+    const s = { ...DEFAULT_SAMPLING, maxNewTokens: 4 };
+    await expect(engine.generate({ prompt: [], sampling: s }, () => {})).rejects.toThrow(/empty/);
+    await expect(engine.generate({ prompt: [100000], sampling: s }, () => {})).rejects.toThrow(/outside the vocabulary/);
+    await expect(engine.generate({ prompt: 'hello', sampling: s }, () => {})).rejects.toThrow(/no tokenizer/);
+    await expect(engine.generate({ prompt: Array(200).fill(1), sampling: s }, () => {})).rejects.toThrow(/context/);
+    await expect(engine.generate({ prompt: [1], sampling: { ...s, topP: 0 } }, () => {})).rejects.toThrow(/topP/);
+    const ok = await engine.generate({ prompt: [1, 2], sampling: s }, () => {});
+    expect(ok.outputIds.length).toBe(4);
+    await engine.reset();
+  });
+});

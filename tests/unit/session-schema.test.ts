@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { exampleSession } from '../../src/bench/example';
 import { childPath, SessionValidationError, validateSession } from '../../src/bench/validate';
 
-type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Schema = Record<string, any>;
 const root: Schema = JSON.parse(readFileSync(new URL('../../docs/session.schema.json', import.meta.url), 'utf8'));
 
 const deref = (s: Schema): Schema => (s.$ref ? deref(root.$defs[String(s.$ref).replace('#/$defs/', '')]) : s);
@@ -108,7 +108,7 @@ function validatorVerdict(v: unknown): string | null {
 
 // ---- locations and mutations ----------------------------------------------------------------------------
 
-type Loc = { parent: any; key: string | number; path: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Loc = { parent: any; key: string | number; path: string };
 
 function locations(v: unknown, path: string, out: Loc[]): Loc[] {
   if (Array.isArray(v)) v.forEach((x, i) => (out.push({ parent: v, key: i, path: `${path}[${i}]` }), locations(x, `${path}[${i}]`, out)));
@@ -219,5 +219,15 @@ describe('session validator ⇔ docs/session.schema.json', () => {
     s.runs = 'nope';
     expect(validatorVerdict(s)).toBe('version');
     expect(check(root, s, '')).toBe('version');
+  });
+});
+
+describe('docs/session-schema.md', () => {
+  it('its minimal example file is valid under both the schema and the validator', () => {
+    const md = readFileSync(new URL('../../docs/session-schema.md', import.meta.url), 'utf8');
+    const block = /```json\n([\s\S]*?)\n```/.exec(md)![1]!;
+    const json = JSON.parse(block);
+    expect(check(root, json, '')).toBeNull();
+    expect(validatorVerdict(json)).toBeNull();
   });
 });

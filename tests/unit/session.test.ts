@@ -13,7 +13,9 @@ import {
   exportJson,
   importBlob,
   importJson,
+  modelFromInfo,
   newSession,
+  qualityFromReport,
   removeRun,
   renameSession,
   runFromResult,
@@ -24,7 +26,7 @@ import {
 import { validateSession } from '../../src/bench/validate';
 import { mulberry32 } from '../../src/ref/random';
 
-type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Any = any;
 const env = environmentFromProbe(
   { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', isFallback: true, features: ['subgroups'], missing: [{ feature: 'shader-f16', effect: 'no f16' }], limits: { maxBufferSize: 2 ** 32, weird: NaN } },
   'node/v20 (test)',
@@ -33,7 +35,7 @@ const result = (): GenerateResult => ({
   promptIds: [5, 6, 7],
   outputIds: [8, 9, 10],
   text: 'abc',
-  metrics: { promptTokens: 3, generatedTokens: 3, ttft_ms: 40, prefill_tok_s: 75, decode_tok_s: Infinity, ms_per_token_p50: 10, ms_per_token_p95: 12, tokenMs: [10, 12], gpu_bytes: { weights: 100, kv: 20, activations: 3, staging: 4, uniforms: 5 }, kernelNs: { gemv: 1234 }, stoppedBy: 'length' },
+  metrics: { promptTokens: 3, generatedTokens: 3, ttft_ms: 40, prefill_tok_s: 75, decode_tok_s: Infinity, ms_per_token_p50: 10, ms_per_token_p95: 12, tokenMs: [10, 12], gpu_bytes: { weights: 100, kv: 20, activations: 3, staging: 4, uniforms: 5 }, bytes_per_token: 125, achieved_gbps: 0.0125, roofline_fraction: NaN, copy_gbps: 2, bound: 'dispatch', dispatches_per_token: 40, kernelNs: { gemv: 1234 }, stoppedBy: 'length' },
 });
 
 /** The path named by validateSession(v), or null if valid. */
@@ -80,15 +82,24 @@ describe('building sessions', () => {
     const res = result();
     const cfg = { sampling: { temperature: 0 } };
     const r = runFromResult({ engine: 'lab', label: '', config: cfg, prompt: [5, 6, 7], model: { name: 'm', source: 's', parameters: null, bytes: null }, result: res, quality: { perplexity: 3, top1_agreement: 0.5, kl: 0.1 } });
-    expect(r.metrics).toEqual({ decode_tok_s: null, prefill_tok_s: 75, ttft_ms: 40, ms_per_token_p50: 10, ms_per_token_p95: 12, gpu_bytes: res.metrics.gpu_bytes, bytes_per_token: null, achieved_gbps: null, roofline_fraction: null, prompt_tokens: 3, generated_tokens: 3, stopped_by: 'length' });
+    expect(r.metrics).toEqual({ decode_tok_s: null, prefill_tok_s: 75, ttft_ms: 40, ms_per_token_p50: 10, ms_per_token_p95: 12, gpu_bytes: res.metrics.gpu_bytes, bytes_per_token: 125, achieved_gbps: 0.0125, roofline_fraction: null, copy_gbps: 2, bound: 'dispatch', dispatches_per_token: 40, prompt_tokens: 3, generated_tokens: 3, stopped_by: 'length' });
     expect(r.token_times_ms).toEqual([40, 50, 62]); // ttft, then + tokenMs
     expect(r.kernel_ns).toEqual({ gemv: 1234 });
     res.outputIds.push(99);
     cfg.sampling.temperature = 1;
     expect([r.output_ids.length, (r.config.sampling as Any).temperature]).toEqual([3, 0]);
+    const info = { name: 'lab-target', architecture: 'llama', parameters: 7, weightBytes: 28, config: {}, hasTokenizer: true, maxSeq: 8, vocabSize: 4, loadMs: { fetch: 0, parse: 0, upload: 0, compile: 0 } };
+    expect(modelFromInfo(info, 'embedded:lab-target')).toEqual({ name: 'lab-target', source: 'embedded:lab-target', parameters: 7, bytes: 28, architecture: 'llama' });
     const timed = runFromResult({ engine: 'ort-wasm', label: 'x', config: {}, prompt: 'p', model: { name: 'm', source: 's', parameters: 1, bytes: 1 }, result: result(), tokenTimesMs: [1, 2, 3] });
     expect(timed.token_times_ms).toEqual([1, 2, 3]);
+    const overridden = runFromResult({ engine: 'lab', label: 'x', config: {}, prompt: 'p', model: { name: 'm', source: 's', parameters: 1, bytes: 1 }, result: result(), bytesPerToken: 99, achievedGbps: null, rooflineFraction: 0.5 });
+    expect([overridden.metrics.bytes_per_token, overridden.metrics.achieved_gbps, overridden.metrics.roofline_fraction]).toEqual([99, null, 0.5]);
     expect(() => validateSession(addRun(newSession({ environment: env }), r))).not.toThrow();
+  });
+
+  it('qualityFromReport keeps the figures, null for the dense model itself and for non-finite ones', () => {
+    expect(qualityFromReport({ perplexity: 19.5, nll: Math.log(19.5), tokens: 512, top1_agreement: null, kl: null }, 'lab f32')).toEqual({ perplexity: 19.5, nll: Math.log(19.5), tokens: 512, top1_agreement: null, kl: null, reference: 'lab f32' });
+    expect(qualityFromReport({ perplexity: Infinity, top1_agreement: 0.9, kl: NaN })).toEqual({ perplexity: null, top1_agreement: 0.9, kl: null });
   });
 });
 
@@ -127,6 +138,7 @@ describe('malformed sessions are rejected naming the first offending field', () 
     ['an unknown engine', (s) => (s.runs[1].engine = 'cuda'), 'runs[1].engine: expected one of "lab", "ort-webgpu", "ort-wasm", "transformersjs", got "cuda"'],
     ['a bad time', (s) => (s.runs[0].started_at = 'yesterday'), 'runs[0].started_at: expected an ISO 8601 date-time like "2025-01-31T12:00:00.000Z", got "yesterday"'],
     ['a missing byte count', (s) => delete s.runs[0].metrics.gpu_bytes.kv, 'runs[0].metrics.gpu_bytes.kv: required field is missing'],
+    ['an unknown bound', (s) => (s.runs[0].metrics.bound = 'compute'), 'runs[0].metrics.bound: expected one of "bandwidth", "dispatch", "latency", null, got "compute"'],
     ['an unknown field', (s) => (s.runs[0].metrics.fast = true), 'runs[0].metrics.fast: unknown field (session format version 1 has no such field)'],
     ['an unknown spread metric', (s) => (s.runs[0].spread.loss = { min: 0, q1: 0, q3: 0, max: 0, n: 1 }), 'runs[0].spread.loss: unknown field'],
     ['n = 0 repetitions', (s) => (s.runs[0].spread.ttft_ms.n = 0), 'runs[0].spread.ttft_ms.n: must be >= 1, got 0'],

@@ -153,43 +153,80 @@ export class GpuModel {
   /**
    * Encode the forward pass of `n` tokens (ids: (n) u32 on the GPU) at positions pos0..pos0+n-1.
    * Writes the last token's logits (vocab) into `logits`, or all n rows when `allLogits` (logits: (n, vocab)).
+   * `layers` runs only the first blocks (early exit, self-speculative drafting); the shared final norm and
+   * head follow. The steps are public so techniques compose them without forking the pass.
    */
-  forward(rec: Recorder, ids: GpuTensor, n: number, pos0: number, logits: GpuTensor, allLogits = false): void {
-    const cfg = this.cfg;
-    const { hiddenSize: H, nHeads, headDim, rmsNormEps: eps } = cfg;
+  forward(rec: Recorder, ids: GpuTensor, n: number, pos0: number, logits: GpuTensor, allLogits = false, layers = this.layers.length): void {
     if (pos0 + n > this.maxSeq) throw new Error(`context overflow: positions up to ${pos0 + n} > maxSeq ${this.maxSeq}`);
+    this.embedStep(rec, ids, n);
+    for (let l = 0; l < layers; l++) this.block(rec, l, n, pos0);
+    this.head(rec, n, logits, allLogits);
+  }
+
+  /** x = embed[ids]. */
+  embedStep(rec: Recorder, ids: GpuTensor, n: number): void {
+    const { hiddenSize: H, vocabSize: vocab } = this.cfg;
+    rec.run(embedding, { n, dim: H, vocab }, { table: this.embed, ids, out: this.actsFor(n).x }, { n, dim: H, vocab });
+  }
+
+  /** One transformer block on the residual stream of n tokens at positions pos0.. (KV written in place). */
+  block(rec: Recorder, l: number, n: number, pos0: number): void {
+    const { hiddenSize: H, headDim, rmsNormEps: eps } = this.cfg;
     const a = this.actsFor(n);
-    const ropeU = { n, nHeads, headDim, rotaryDim: headDim, pos0 };
-    rec.run(embedding, { n, dim: H, vocab: cfg.vocabSize }, { table: this.embed, ids, out: a.x }, { n, dim: H, vocab: cfg.vocabSize });
-    for (const L of this.layers) {
-      // per-layer dims: structured pruning may remove heads (whole KV groups) and FFN neurons
-      const lHeads = L.q.rows / headDim;
-      const lKv = L.k.rows / headDim;
-      const kvDim = L.k.rows;
-      const inter = L.gate.rows;
-      // attention
-      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.inputNorm, y: a.xn }, { n, dim: H, eps });
-      applyLinear(rec, L.q, a.xn, a.q, n);
-      applyLinear(rec, L.k, a.xn, a.k, n);
-      applyLinear(rec, L.v, a.xn, a.v, n);
-      rec.run(rope, { n, nHeads: lHeads, headDim }, { invFreq: this.invFreq, x: a.q }, { ...ropeU, nHeads: lHeads });
-      rec.run(rope, { n, nHeads: lKv, headDim }, { invFreq: this.invFreq, x: a.k }, { ...ropeU, nHeads: lKv });
-      rec.copy(a.k, L.kCache, n * kvDim * 4, 0, pos0 * kvDim * 4); // cache rows (maxSeq, kvDim) written in place
-      rec.copy(a.v, L.vCache, n * kvDim * 4, 0, pos0 * kvDim * 4);
-      rec.run(
-        attention,
-        { n, nHeads: lHeads, nKvHeads: lKv, headDim, kvLen: pos0 + n },
-        { q: a.q, k: L.kCache, v: L.vCache, out: a.att },
-        { n, nHeads: lHeads, nKvHeads: lKv, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
-      );
-      applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att
-      // feed-forward
-      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.postNorm, y: a.xn }, { n, dim: H, eps });
-      applyLinear(rec, L.gate, a.xn, a.gate, n);
-      applyLinear(rec, L.up, a.xn, a.up, n);
-      rec.run(swiglu, { n: n * inter }, { gate: a.gate, up: a.up, out: a.h }, { n: n * inter });
-      applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h
-    }
+    const L = this.layers[l]!;
+    // per-layer dims: structured pruning may remove heads (whole KV groups) and FFN neurons
+    const lHeads = L.q.rows / headDim;
+    const lKv = L.k.rows / headDim;
+    const inter = L.gate.rows;
+    // attention
+    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.inputNorm, y: a.xn }, { n, dim: H, eps });
+    applyLinear(rec, L.q, a.xn, a.q, n);
+    rec.run(rope, { n, nHeads: lHeads, headDim }, { invFreq: this.invFreq, x: a.q }, { n, nHeads: lHeads, headDim, rotaryDim: headDim, pos0 });
+    this.writeKv(rec, l, n, pos0, a.xn);
+    rec.run(
+      attention,
+      { n, nHeads: lHeads, nKvHeads: lKv, headDim, kvLen: pos0 + n },
+      { q: a.q, k: L.kCache, v: L.vCache, out: a.att },
+      { n, nHeads: lHeads, nKvHeads: lKv, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
+    );
+    applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att
+    // feed-forward
+    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.postNorm, y: a.xn }, { n, dim: H, eps });
+    applyLinear(rec, L.gate, a.xn, a.gate, n);
+    applyLinear(rec, L.up, a.xn, a.up, n);
+    rec.run(swiglu, { n: n * inter }, { gate: a.gate, up: a.up, out: a.h }, { n: n * inter });
+    applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h
+  }
+
+  /** K/V of layer l from normalised input xn (n, hidden): project, rotate, write cache rows pos0.. in place. */
+  writeKv(rec: Recorder, l: number, n: number, pos0: number, xn: GpuTensor): void {
+    const { headDim } = this.cfg;
+    const a = this.actsFor(n);
+    const L = this.layers[l]!;
+    const kvDim = L.k.rows;
+    const lKv = kvDim / headDim;
+    applyLinear(rec, L.k, xn, a.k, n);
+    applyLinear(rec, L.v, xn, a.v, n);
+    rec.run(rope, { n, nHeads: lKv, headDim }, { invFreq: this.invFreq, x: a.k }, { n, nHeads: lKv, headDim, rotaryDim: headDim, pos0 });
+    rec.copy(a.k, L.kCache, n * kvDim * 4, 0, pos0 * kvDim * 4); // cache rows (maxSeq, kvDim)
+    rec.copy(a.v, L.vCache, n * kvDim * 4, 0, pos0 * kvDim * 4);
+  }
+
+  /**
+   * Early exit's cache repair (CALM-style propagation): layer l's K/V for the current tokens computed from the
+   * exit hidden state (the residual stream where the token left), so later tokens attend to valid rows.
+   */
+  propagateKv(rec: Recorder, l: number, n: number, pos0: number): void {
+    const { hiddenSize: H, rmsNormEps: eps } = this.cfg;
+    const a = this.actsFor(n);
+    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: this.layers[l]!.inputNorm, y: a.xn }, { n, dim: H, eps });
+    this.writeKv(rec, l, n, pos0, a.xn);
+  }
+
+  /** logits = lm_head · rmsnorm(x): the last row only, or all n rows. */
+  head(rec: Recorder, n: number, logits: GpuTensor, allLogits = false): void {
+    const { hiddenSize: H, rmsNormEps: eps } = this.cfg;
+    const a = this.actsFor(n);
     if (allLogits) {
       rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: this.finalNorm, y: a.xn }, { n, dim: H, eps });
       applyLinear(rec, this.lmHead, a.xn, logits, n);

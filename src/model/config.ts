@@ -31,7 +31,10 @@ const ARCH_BY_CLASS: Record<string, Architecture> = { LlamaForCausalLM: 'llama',
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v));
+/** A short, safe description of a config value for messages (never serialises deep or huge values). */
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+    : Array.isArray(v) ? `an array of ${v.length}` : v !== null && typeof v === 'object' ? 'an object' : String(v);
 
 export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!isObj(json)) throw new ConfigError(`expected a JSON object, got ${Array.isArray(json) ? 'an array' : show(json)}`, file, '(root)');

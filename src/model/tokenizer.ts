@@ -38,7 +38,11 @@ export class LabTokenizer {
       eosTokenIds.push(id);
     }
     let maxId = -1;
-    for (const id of tok.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    for (const [token, id] of tok.get_vocab(true)) {
+      if (!Number.isSafeInteger(id) || id < 0 || id > 0x7fffffff) throw new TokenizerError(`token ${JSON.stringify(token.slice(0, 40))} has id ${id}, not an integer in 0..2^31-1`, file);
+      maxId = Math.max(maxId, id);
+    }
+    if (maxId < 0) throw new TokenizerError('has an empty vocabulary', file);
     return new LabTokenizer(tok, eosTokenIds, maxId + 1);
   }
 
@@ -49,6 +53,7 @@ export class LabTokenizer {
 
   /** Text of `ids` (special tokens kept, no clean-up of spaces, so decode(encode(x)) == x for byte-level BPE). */
   decode(ids: number[]): string {
+    if (!ids.length) return '';
     return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }

@@ -1,0 +1,193 @@
+// Everything the UI asks of the engine: start-up (probe, embedded models, ?model=), load, generate, stop, stats.
+// Errors land in the `error` signal as { name, message } and the engine stays usable.
+
+import { EngineClient, errorInfo } from '../engine/client';
+import type { ModelSource } from '../engine/types';
+import { parseIds } from './format';
+import * as S from './state';
+
+export const engine = new EngineClient();
+
+const MODELS_BASE = `${import.meta.env.BASE_URL}models/`;
+/** Shown when models/manifest.json is missing but this folder is there. */
+const DEFAULT_EMBEDDED = 'lab-target';
+
+function fail(e: unknown): void {
+  S.error.value = errorInfo(e);
+  S.statusText.value = `Failed: ${S.error.value.name}`;
+}
+
+export async function refreshStats(): Promise<void> {
+  try {
+    const st = await engine.stats();
+    S.stats.value = st;
+    S.model.value = st.model;
+    if (st.adapter) S.probe.value = st.adapter;
+  } catch {
+    /* stats are best-effort; a dead worker reports through onRestart */
+  }
+}
+
+async function fetchJson(url: string): Promise<unknown | null> {
+  try {
+    const r = await fetch(url, { cache: 'no-cache' });
+    if (!r.ok) return null;
+    return JSON.parse(await r.text()); // a dev server's HTML fallback fails here, as it should
+  } catch {
+    return null;
+  }
+}
+
+/** The embedded models: models/manifest.json, or the default folder when only that exists. */
+export async function loadManifest(): Promise<void> {
+  const m = (await fetchJson(`${MODELS_BASE}manifest.json`)) as { models?: S.EmbeddedModel[] } | null;
+  let list = Array.isArray(m?.models) ? m.models.filter((e) => e && typeof e.folder === 'string') : [];
+  if (list.length === 0 && (await fetchJson(`${MODELS_BASE}${DEFAULT_EMBEDDED}/config.json`))) {
+    list = [{ name: DEFAULT_EMBEDDED, folder: DEFAULT_EMBEDDED, role: 'target' }];
+  }
+  S.embedded.value = list;
+  const target = list.find((e) => e.role === 'target') ?? list[0];
+  if (target && !S.selectedEmbedded.value) S.selectedEmbedded.value = target.folder;
+}
+
+export async function loadModel(source: ModelSource): Promise<boolean> {
+  if (S.busy.value && S.phase.value !== 'starting') return false;
+  const prev = S.phase.value;
+  S.phase.value = 'loading';
+  S.error.value = null;
+  S.statusText.value = `Loading ${source.name ?? 'model'}…`;
+  try {
+    const info = await engine.load(source);
+    S.model.value = info;
+    S.promptMode.value = info.hasTokenizer ? 'text' : 'ids';
+    if (!info.hasTokenizer && !/^[\d\s,]+$/.test(S.prompt.value)) S.prompt.value = '1, 2, 3, 4';
+    const ms = info.loadMs;
+    S.statusText.value = `Loaded ${info.name} in ${Math.round(ms.fetch + ms.parse + ms.upload + ms.compile)} ms`;
+    return true;
+  } catch (e) {
+    fail(e);
+    return false;
+  } finally {
+    S.phase.value = prev === 'starting' ? 'starting' : 'idle';
+    await refreshStats();
+  }
+}
+
+export function urlSource(url: string): ModelSource {
+  const abs = new URL(url, location.href);
+  if (!abs.pathname.endsWith('/')) abs.pathname += '/';
+  const name = decodeURIComponent(abs.pathname.split('/').filter(Boolean).pop() ?? 'model');
+  return { kind: 'url', baseUrl: abs.href, name };
+}
+
+export function loadEmbedded(folder = S.selectedEmbedded.value): Promise<boolean> {
+  return loadModel(urlSource(`${MODELS_BASE}${folder}/`));
+}
+
+/** Picked files (a folder or a multi-pick): keep the top level of a folder pick (skips e.g. onnx/). */
+export function loadFiles(list: FileList | File[]): Promise<boolean> {
+  const files = [...list];
+  if (files.length === 0) return Promise.resolve(false);
+  const depth = (f: File) => (f.webkitRelativePath || f.name).split('/').length;
+  const top = Math.min(...files.map(depth));
+  const picked = files.filter((f) => depth(f) === top);
+  const rel = picked[0]!.webkitRelativePath;
+  const name = rel && rel.includes('/') ? rel.split('/').slice(-2, -1)[0]! : picked.find((f) => f.name.endsWith('.safetensors'))?.name ?? 'local files';
+  return loadModel({ kind: 'files', files: picked, name });
+}
+
+export async function generate(): Promise<void> {
+  if (S.busy.value) return;
+  if (!S.model.value) {
+    S.error.value = { name: 'NoModelError', message: 'Load a model first.' };
+    return;
+  }
+  let promptArg: string | number[];
+  try {
+    promptArg = S.promptMode.value === 'ids' ? parseIds(S.prompt.value) : S.prompt.value;
+  } catch (e) {
+    S.error.value = { name: 'PromptError', message: errorInfo(e).message };
+    return;
+  }
+  S.clearRun();
+  S.error.value = null;
+  S.phase.value = 'generating';
+  S.statusText.value = 'Generating…';
+  if (Array.isArray(promptArg)) S.promptIds.value = promptArg;
+  else S.runPrompt.value = promptArg;
+  S.runStartedAt.value = performance.now();
+  const poll = setInterval(() => void refreshStats(), 1000);
+  // Token events travel on their own message port: one may arrive after generate() resolved, or out of order.
+  let done = false;
+  let last = -1;
+  try {
+    const res = await engine.generate({ prompt: promptArg, sampling: { ...S.sampling.value } }, (ev) => {
+      if (done) return;
+      const ids = [...S.outputIds.value];
+      const times = [...S.tokenTimes.value];
+      ids[ev.index] = ev.id;
+      times[ev.index] = ev.tMs;
+      S.outputIds.value = ids;
+      S.tokenTimes.value = times;
+      if (ev.index > last) {
+        last = ev.index;
+        S.outputText.value = ev.textSoFar;
+      }
+    });
+    done = true;
+    S.promptIds.value = res.promptIds;
+    S.outputIds.value = res.outputIds;
+    S.outputText.value = res.text;
+    S.finalMetrics.value = res.metrics;
+    S.statusText.value = `Generated ${res.outputIds.length} tokens (stopped by ${res.metrics.stoppedBy})`;
+  } catch (e) {
+    fail(e);
+  } finally {
+    done = true;
+    clearInterval(poll);
+    S.phase.value = 'idle';
+    await refreshStats();
+  }
+}
+
+export async function stop(): Promise<void> {
+  if (S.phase.value !== 'generating') return;
+  S.phase.value = 'stopping';
+  S.statusText.value = 'Stopping…';
+  try {
+    await engine.abort();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Start-up: probe the adapter, list embedded models, load ?model=<url> or the embedded target. */
+export async function start(): Promise<void> {
+  engine.onRestart((why) => {
+    S.error.value = why;
+    S.model.value = null;
+    S.phase.value = 'idle';
+    S.statusText.value = 'Engine restarted';
+    void engine.init().then((p) => (S.probe.value = p), fail);
+  });
+  S.phase.value = 'starting';
+  const manifest = loadManifest();
+  try {
+    S.probe.value = await engine.init();
+  } catch (e) {
+    fail(e);
+    await manifest;
+    S.phase.value = 'idle';
+    return;
+  }
+  await manifest;
+  await refreshStats();
+  const q = new URLSearchParams(location.search);
+  const url = q.get('model');
+  const p = q.get('prompt');
+  if (p != null) S.prompt.value = p;
+  if (url) await loadModel(urlSource(url));
+  else if (S.selectedEmbedded.value) await loadEmbedded();
+  S.phase.value = 'idle';
+  if (!S.model.value && !S.error.value) S.statusText.value = 'Pick a model';
+}

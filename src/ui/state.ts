@@ -1,0 +1,64 @@
+// The app's state: plain signals, read by the panels and written by actions.ts. Nothing here talks to the engine.
+
+import { computed, signal } from '@preact/signals';
+import { DEFAULT_SAMPLING, type EngineErrorInfo, type EngineStats, type ModelInfo, type RunMetrics, type SamplingOptions } from '../engine/types';
+
+/** The adapter probe as the engine reports it (the UI never imports src/gpu/). */
+export type AdapterProbe = NonNullable<EngineStats['adapter']>;
+
+/** One entry of models/manifest.json (fields the UI uses; the file has more). */
+export interface EmbeddedModel {
+  name: string;
+  folder: string;
+  role?: string;
+  description?: string;
+  parameters?: number;
+  bytes?: number;
+}
+
+export type Phase = 'starting' | 'idle' | 'loading' | 'generating' | 'stopping';
+
+export const phase = signal<Phase>('starting');
+/** What the status line says (progress, last outcome). */
+export const statusText = signal('Starting the engine…');
+export const error = signal<EngineErrorInfo | null>(null);
+/** A non-error notice, e.g. "the worker was restarted". */
+export const notice = signal<string | null>(null);
+
+export const probe = signal<AdapterProbe | null>(null);
+export const stats = signal<EngineStats | null>(null);
+export const model = signal<ModelInfo | null>(null);
+
+export const embedded = signal<EmbeddedModel[]>([]);
+export const selectedEmbedded = signal<string>('');
+
+export const prompt = signal('ROMEO:\nBut soft, what light');
+/** 'ids': the prompt box holds comma/space-separated token ids (needed for models without a tokenizer). */
+export const promptMode = signal<'text' | 'ids'>('text');
+export const sampling = signal<SamplingOptions>({ ...DEFAULT_SAMPLING, maxNewTokens: 48 });
+
+/** The current (or last) run's stream. */
+/** The text prompt of the current run, echoed before the output ('' for token-id prompts). */
+export const runPrompt = signal('');
+export const outputText = signal('');
+export const promptIds = signal<number[]>([]);
+export const outputIds = signal<number[]>([]);
+/** tMs of each streamed token (ms since generate() was called). */
+export const tokenTimes = signal<number[]>([]);
+export const finalMetrics = signal<RunMetrics | null>(null);
+export const runStartedAt = signal(0);
+
+export const busy = computed(() => phase.value === 'loading' || phase.value === 'generating' || phase.value === 'stopping' || phase.value === 'starting');
+
+export function patchSampling(p: Partial<SamplingOptions>): void {
+  sampling.value = { ...sampling.value, ...p };
+}
+
+export function clearRun(): void {
+  runPrompt.value = '';
+  outputText.value = '';
+  promptIds.value = [];
+  outputIds.value = [];
+  tokenTimes.value = [];
+  finalMetrics.value = null;
+}

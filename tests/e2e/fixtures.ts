@@ -1,0 +1,14 @@
+// Where the e2e fixtures live and how the app addresses them. Written by global-setup.ts.
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const FIXTURES_DIR = `${ROOT}test-results/fixtures/`;
+/** URL path of a fixture folder on the dev server. */
+export const fixtureUrl = (name: string) => `/test-results/fixtures/${name}/`;
+
+/** A random 2-layer Llama (hidden 72, GQA 4/2) with the embedded byte-level BPE tokenizer (vocab 1024). */
+export const TINY = 'tiny';
+/** Valid config.json, but model.safetensors declares a 99999-byte header in a 120-byte file. */
+export const BROKEN = 'broken';
+/** Same weights as TINY without tokenizer files: prompts are token ids. */
+export const TINY_IDS = 'tiny-ids';

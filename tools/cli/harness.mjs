@@ -1,0 +1,172 @@
+// Shared launch/serve logic for the headless CLIs (generate.mjs, bench.mjs):
+//   1. Vite in-process (createServer, 127.0.0.1, a free port) with the repo's vite.config.ts, plus a middleware
+//      that serves one model folder under /__model/;
+//   2. Chromium via Playwright with WebGPU on (tests/browser.ts decides the executable and flags: LAB_CHROMIUM,
+//      else /usr/bin/chromium, else Playwright's own browser);
+//   3. tools/cli/runner.html, which runs the real LabEngine in the page and answers window.labRunner calls.
+// Progress goes to stderr; results come back as plain objects.
+
+import { createReadStream, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MODEL_PREFIX = '/__model/';
+
+const TYPES = { '.json': 'application/json', '.safetensors': 'application/octet-stream', '.txt': 'text/plain' };
+
+/** A Vite plugin serving `dir` read-only under /__model/ (404 for anything missing, never index.html). */
+function serveFolder(dir) {
+  const base = resolve(dir);
+  return {
+    name: 'lab-cli-model-folder',
+    configureServer(server) {
+      server.middlewares.use(MODEL_PREFIX, (req, res) => {
+        const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
+        const file = resolve(base, rel);
+        if ((file !== base && !file.startsWith(base + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          res.setHeader('content-type', 'text/plain');
+          res.end(`not found: ${rel}`);
+          return;
+        }
+        const ext = file.slice(file.lastIndexOf('.'));
+        res.setHeader('content-type', TYPES[ext] ?? 'application/octet-stream');
+        res.setHeader('content-length', String(statSync(file).size));
+        res.setHeader('cache-control', 'no-store');
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
+}
+
+export function log(msg) {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** An error the CLI reports as "name: message" and exit code 1. */
+export class CliError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * Start Vite + Chromium and open the runner page. `modelDir` may be null (nothing served under /__model/).
+ * Returns { page, server, runner: (method, ...args) => Promise, close, loadModule }.
+ */
+export async function startLab({ modelDir = null, onProgress = (m) => log(m) } = {}) {
+  if (modelDir && !(existsSync(modelDir) && statSync(modelDir).isDirectory()))
+    throw new CliError('ModelLoadError', `${modelDir}: no such folder`);
+  const { createServer } = await import('vite');
+  const server = await createServer({
+    root: ROOT,
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    clearScreen: false,
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, open: false },
+    plugins: modelDir ? [serveFolder(modelDir)] : [],
+  });
+  let browser = null;
+  const close = async () => {
+    await browser?.close().catch(() => {});
+    await server.close().catch(() => {});
+  };
+  try {
+    await server.listen();
+    const addr = server.httpServer.address();
+    const origin = `http://127.0.0.1:${addr.port}`;
+    const { chromiumLaunch } = await server.ssrLoadModule('/tests/browser.ts');
+    const { chromium } = await import('@playwright/test');
+    const launch = chromiumLaunch();
+    onProgress(`launching ${launch.executablePath ?? "Playwright's Chromium"} (WebGPU on)`);
+    browser = await chromium.launch({ headless: true, ...launch });
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => log(`[page] ${e.message}`));
+    page.on('console', (m) => {
+      // A 404 is how an optional file (tokenizer.json) is found missing; the engine names required ones itself.
+      if (/Failed to load resource: .* 404/.test(m.text())) return;
+      if (m.type() === 'error' || m.type() === 'warning') log(`[page ${m.type()}] ${m.text()}`);
+    });
+    const loadErrors = [];
+    page.on('response', (r) => {
+      if (r.status() >= 500) loadErrors.push(`HTTP ${r.status()} for ${r.url()}`);
+    });
+    await page.exposeFunction('labProgress', (msg) => onProgress(String(msg)));
+    await page.goto(`${origin}/tools/cli/runner.html`);
+    for (let t0 = Date.now(); !(await page.evaluate(() => window.labRunner?.ready === true)); ) {
+      if (loadErrors.length) throw new CliError('RunnerLoadError', `the runner page failed to load: ${loadErrors.join('; ')} (see the [page] lines above)`);
+      if (Date.now() - t0 > 120_000) throw new CliError('RunnerLoadError', 'the runner page did not start within 120 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    /** Call window.labRunner[method](...args) in the page; a typed engine error becomes a CliError. */
+    const runner = async (method, ...args) => {
+      const r = await page.evaluate(([m, a]) => window.labRunner[m](...a), [method, args]);
+      if (r && r.error) throw new CliError(r.error.name, r.error.message);
+      return r;
+    };
+    return { page, server, origin, runner, close, modelUrl: `${origin}${MODEL_PREFIX}` };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Write a small random Llama fixture (tests/fixtures/llama.ts, loaded through Vite) into a temp folder. */
+export async function writeFixtureModel(opts = {}) {
+  const { createServer } = await import('vite');
+  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
+  try {
+    const { makeLlamaFixture } = await server.ssrLoadModule('/tests/fixtures/llama.ts');
+    const { configJson, safetensors } = makeLlamaFixture({ seed: 1, vocabSize: 1024, maxSeq: 512, ...opts });
+    const dir = mkdtempSync(join(tmpdir(), 'lab-fixture-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
+    writeFileSync(join(dir, 'model.safetensors'), safetensors);
+    return dir;
+  } finally {
+    await server.close();
+  }
+}
+
+/** Print "name: message" to stderr (and, with --json, {"error": ...} as the last stdout line); exit 1. */
+export function exitWithError(e, json) {
+  const name = e && typeof e === 'object' && typeof e.name === 'string' ? e.name : 'Error';
+  const message = e && typeof e === 'object' && 'message' in e ? String(e.message) : String(e);
+  log(`${name}: ${message}`);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { name, message } })}\n`);
+  process.exit(1);
+}
+
+/** Metrics in the CLI's JSON shape (snake_case, as the bench sessions store them). */
+export function metricsJson(m) {
+  return {
+    prompt_tokens: m.promptTokens,
+    generated_tokens: m.generatedTokens,
+    ttft_ms: m.ttft_ms,
+    prefill_tok_s: m.prefill_tok_s,
+    decode_tok_s: m.decode_tok_s,
+    ms_per_token_p50: m.ms_per_token_p50,
+    ms_per_token_p95: m.ms_per_token_p95,
+    token_ms: m.tokenMs,
+    gpu_bytes: m.gpu_bytes,
+    bytes_per_token: m.bytes_per_token,
+    achieved_gbps: m.achieved_gbps,
+    copy_gbps: m.copy_gbps,
+    roofline_fraction: m.roofline_fraction,
+    bound: m.bound,
+    dispatches_per_token: m.dispatches_per_token,
+    stopped_by: m.stoppedBy,
+    ...(m.kernelNs ? { kernel_ns: m.kernelNs } : {}),
+  };
+}
+
+export function median(xs) {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+export const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));

@@ -30,6 +30,9 @@ export default defineConfig({
             screenshotFailures: false,
           },
         },
+        // As in vite.config.ts (which vitest does not read once vitest.config.ts exists): ORT-web's bundles load
+        // their .wasm relative to import.meta.url, which pre-bundling into .vite/deps breaks.
+        optimizeDeps: { exclude: ['onnxruntime-web'], include: ['@huggingface/tokenizers', 'idb', 'comlink'] },
       },
     ],
   },

@@ -33,6 +33,8 @@ struct Params { n: u32, nHeads: u32, nKvHeads: u32, headDim: u32, pos0: u32, sca
 override WG: u32 = 64;
 const MAXD = 256u;
 const NEG = -3.0e38; // "minus infinity" for the running max (finite: exp(NEG − s) is exactly 0)
+// Accumulators are zeroed explicitly: SwiftShader was seen NOT to re-zero a `var x: T;` declared inside a loop
+// on each iteration (WGSL says it must), so no kernel here relies on implicit zero-initialisation.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -58,7 +60,10 @@ fn thread_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   let kvStride = P.nKvHeads * d4;
   var qv: array<vec4f, MAXD / 4u>;
   var acc: array<vec4f, MAXD / 4u>;
-  for (var j = 0u; j < d4; j++) { qv[j] = q4[qo + j] * P.scale; }
+  for (var j = 0u; j < d4; j++) {
+    qv[j] = q4[qo + j] * P.scale;
+    acc[j] = vec4f(0.0); // explicit: see the note on zero-initialisation above
+  }
   var m = NEG;
   var l = 0.0;
   let len = P.pos0 + t + 1u;
@@ -94,7 +99,10 @@ fn thread(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let kvStride = P.nKvHeads * hd;
   var qv: array<f32, MAXD>;
   var acc: array<f32, MAXD>;
-  for (var j = 0u; j < hd; j++) { qv[j] = q[qo + j] * P.scale; }
+  for (var j = 0u; j < hd; j++) {
+    qv[j] = q[qo + j] * P.scale;
+    acc[j] = 0.0;
+  }
   var m = NEG;
   var l = 0.0;
   let len = P.pos0 + t + 1u;
@@ -134,7 +142,7 @@ fn wg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let kvStride = P.nKvHeads * hd;
   for (var d = lid; d < hd; d += WG) { qs[d] = q[qo + d] * P.scale; }
   workgroupBarrier();
-  var acc: array<f32, MAXD / 16u>; // dims lid + j·WG (WG >= 16)
+  var acc = array<f32, MAXD / 16u>(); // dims lid + j·WG (WG >= 16)
   var m = NEG;
   var l = 0.0;
   let len = P.pos0 + t + 1u;

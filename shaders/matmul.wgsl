@@ -74,7 +74,7 @@ fn reg4x4_vec4(@builtin(global_invocation_id) gid: vec3u) {
   let o1 = min(t0 + 1u, lt) * n4;
   let o2 = min(t0 + 2u, lt) * n4;
   let o3 = min(t0 + 3u, lt) * n4;
-  var acc: array<vec4f, 4>;
+  var acc = array<vec4f, 4>();
   for (var c = 0u; c < n4; c++) {
     let a = W4[w0 + c];
     let bb = W4[w1 + c];
@@ -108,7 +108,7 @@ fn reg4x4(@builtin(global_invocation_id) gid: vec3u) {
   let o1 = min(t0 + 1u, lt) * k;
   let o2 = min(t0 + 2u, lt) * k;
   let o3 = min(t0 + 3u, lt) * k;
-  var acc: array<vec4f, 4>;
+  var acc = array<vec4f, 4>();
   for (var c = 0u; c < k; c++) {
     let wv = vec4f(W[w0 + c], W[w1 + c], W[w2 + c], W[w3 + c]);
     acc[0] += x[o0 + c] * wv;
@@ -167,7 +167,7 @@ fn tile64(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   // Loader role: thread li fills entry [lk][lg] from 4 tokens (or rows) 4·lg.. at column k0 + lk.
   let lk = li % 16u;
   let lg = li / 16u;
-  var acc: array<vec4f, 4>; // acc[i][j]: token t0 + 4·lid.y + i, row r0 + 4·lid.x + j
+  var acc = array<vec4f, 4>(); // acc[i][j]: token t0 + 4·lid.y + i, row r0 + 4·lid.x + j
   for (var k0 = 0u; k0 < dims.cols; k0 += TK) {
     let tt = t0 + lg * 4u;
     let rr = r0 + lg * 4u;

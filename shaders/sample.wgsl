@@ -10,7 +10,7 @@
 //   4. draw: thread j sums the kept e_i of its contiguous chunk of ids; thread 0 scans the chunk sums for the
 //      first chunk where the cumulative sum reaches u · total; that chunk's thread walks its ids in order.
 //   Keys: a logit's f32 bits mapped to a u32 that orders like the value (-0 mapped to +0), so comparisons of
-//   keys are exactly comparisons of logits. Steps 2 and 3 are one radix select on the key, 4 bits per step
+//   keys are exactly comparisons of logits. Steps 2 and 3 are one radix select on the key, 4 bits per pass
 //   (8 passes): each thread bins the weight (1 for counting, e_i for mass) of the ids whose key matches the
 //   prefix found so far by their next 4 bits; 16 threads sum the bins' columns; every thread then picks the
 //   highest bin where (mass above the prefix) + (mass of bins >= b) reaches the goal. Weights for counting
@@ -21,8 +21,9 @@
 //   sample: 0 uniform SampleParams { n: u32, temperature: f32, topK: u32 (0 = off), topP: f32 (1 = off),
 //           u: f32 in [0, 1) }; 1 read logits: array<f32>; 2 rw out: array<u32> (>= 1 element)
 //
-// dispatch: one workgroup (WG threads; bins use 16·WG·4 bytes of shared memory: 8 KiB at WG = 128).
-//   Barriers: 1 for argmax; ~3 per radix step and a few more for sample (SwiftShader pays for each).
+// dispatch: one workgroup of WG threads, 16 <= WG (<= 256 for argmax; <= 128 for sample, whose bins use
+//   16·WG·4 bytes of shared memory: 8 KiB at WG = 128). Barriers: 1 for argmax; 3 per radix pass and up to 6 more
+//   for sample. On SwiftShader a barrier costs in proportion to WG, so the spec picks WG = 32 there (128 on GPUs).
 
 struct ArgmaxParams { n: u32 }
 struct SampleParams { n: u32, temperature: f32, topK: u32, topP: f32, u: f32 }
@@ -55,8 +56,10 @@ fn partialMax(lid: u32, n: u32) {
   workgroupBarrier();
 }
 
+struct Best { v: f32, i: u32 }
+
 /** Reduce the partials in thread order: (max, first index). Any thread may call it after partialMax. */
-fn reduceMax() -> vec2f {
+fn reduceMax() -> Best {
   var bv = 0.0;
   var bi = 0xffffffffu;
   for (var j = 0u; j < WG; j++) {
@@ -64,13 +67,13 @@ fn reduceMax() -> vec2f {
     if (i == 0xffffffffu) { continue; }
     if (bi == 0xffffffffu || pv[j] > bv || (pv[j] == bv && i < bi)) { bv = pv[j]; bi = i; }
   }
-  return vec2f(bv, bitcast<f32>(bi));
+  return Best(bv, bi);
 }
 
 @compute @workgroup_size(WG)
 fn argmax(@builtin(local_invocation_index) lid: u32) {
   partialMax(lid, A.n);
-  if (lid == 0u) { out[0] = bitcast<u32>(reduceMax().y); }
+  if (lid == 0u) { out[0] = reduceMax().i; }
 }
 
 /** A u32 that orders like the f32 value (−0 → +0). */
@@ -88,14 +91,14 @@ fn weight(z: f32, counting: bool, m: f32) -> f32 {
 
 /**
  * The largest key τ >= kmin with sum{ weight_i : key_i >= τ, key_i >= kmin } >= goal, by radix select
- * (4 bits per step). If no τ reaches the goal (rounding), the search ends at the lowest bins.
+ * (4 bits per pass). If no τ reaches the goal (rounding), the search ends at the lowest bins.
  */
 fn radixSelect(lid: u32, counting: bool, kmin: u32, goal: f32, m: f32) -> u32 {
   var prefix = 0u;
   var above = 0.0; // weight of ids whose key is above the prefix's range
   for (var step = 0u; step < 8u; step++) {
     let shift = 28u - 4u * step;
-    var loc = array<f32, 16>(); // explicitly zeroed each pass
+    var loc = array<f32, 16>(); // zeroed explicitly: SwiftShader did not re-zero `var loc: array<f32, 16>;` per pass
     for (var i = lid; i < S.n; i += WG) {
       let z = x[i];
       let key = okey(z);
@@ -141,10 +144,10 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
   let n = S.n;
   partialMax(lid, n);
   let mx = reduceMax();
-  let m = mx.x;
+  let m = mx.v;
   workgroupBarrier(); // every thread has read the partials before pv is reused
   if (S.temperature <= 0.0) {
-    if (lid == 0u) { out[0] = bitcast<u32>(mx.y); }
+    if (lid == 0u) { out[0] = mx.i; }
     return;
   }
   let kmax = okey(m);
@@ -185,6 +188,7 @@ fn sample(@builtin(local_invocation_index) lid: u32) {
       }
       c += pv[j];
     }
+    if (sel == 0xffffffffu) { out[0] = mx.i; } // no kept weight at all (only with non-finite logits)
     pickChunk = sel;
     pickBase = base;
     pickTarget = goal;

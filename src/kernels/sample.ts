@@ -3,22 +3,32 @@
 // sample's uniforms: { n, temperature (0 ⇒ argmax), topK (0 = off), topP (1 = off), u (uniform in [0, 1)) };
 // sampleUniforms() builds them.
 import source from '../../shaders/sample.wgsl?raw';
-import { defineKernel, read, readWrite } from '../gpu/kernel';
+import { defineKernel, read, readWrite, type AdapterTraits } from '../gpu/kernel';
 
 export interface SampleShape {
   /** Vocabulary size (length of x / logits), up to 151,936 and beyond. */
   n: number;
+  /** Threads in the one workgroup: 16 ..= 256 for argmax, 16 ..= 128 for sample (its bins take 16·wg·4 bytes of
+   *  shared memory; 128 keeps it under 16 KiB in all). Default by adapter: 32 on CPU-emulated adapters (each
+   *  barrier costs per thread there), 128 on GPUs. */
+  wg?: number;
 }
 
-/** Threads in the one workgroup (sample's bins take 16·WG·4 bytes of shared memory). */
-const WG = 128;
+/** Workgroup size for this shape and adapter. */
+export function sampleWorkgroupSize(s: SampleShape, traits: AdapterTraits, max = 128): number {
+  const tuned = Number(traits.tuned['sample']); // an autotuned workgroup size, e.g. { sample: '64' }
+  const wg = s.wg ?? (tuned > 0 ? tuned : traits.isFallback ? 32 : 128);
+  const hi = Math.min(max, traits.maxWorkgroupSize);
+  if (!(wg >= 16 && wg <= hi)) throw new Error(`sample/argmax: workgroup size ${wg} not in [16, ${hi}]`);
+  return wg;
+}
 
 export const argmax = defineKernel({
   name: 'argmax',
   source,
   uniforms: [['n', 'u32']],
   bindings: [read('x'), readWrite('out')],
-  variant: (_s: SampleShape) => ({ entry: 'argmax', constants: { WG } }),
+  variant: (s: SampleShape, traits) => ({ entry: 'argmax', constants: { WG: sampleWorkgroupSize(s, traits, 256) } }),
   dispatch: () => [1],
 });
 
@@ -27,7 +37,7 @@ export const sample = defineKernel({
   source,
   uniforms: [['n', 'u32'], ['temperature', 'f32'], ['topK', 'u32'], ['topP', 'f32'], ['u', 'f32']],
   bindings: [read('logits'), readWrite('out')],
-  variant: (_s: SampleShape) => ({ entry: 'sample', constants: { WG } }),
+  variant: (s: SampleShape, traits) => ({ entry: 'sample', constants: { WG: sampleWorkgroupSize(s, traits) } }),
   dispatch: () => [1],
 });
 

@@ -24,7 +24,7 @@ describe('matmul (prefill x·Wᵀ) vs src/ref/linear.ts', () => {
   for (const [n, rows, cols] of shapes) {
     for (const force of MATMUL_VARIANTS) {
       if (force === 'reg4x4_vec4' && cols % 4 !== 0) continue;
-      for (const [bias, accumulate] of [[false, false], [true, true], [false, true]] as const) {
+      for (const [bias, accumulate] of [[false, false], [true, true]] as const) {
         it(`${force} n=${n} rows=${rows} cols=${cols} bias=${bias} acc=${accumulate}`, async () => {
           const seed = n * 7919 + rows * 31 + cols;
           const W = randn(rows * cols, seed);

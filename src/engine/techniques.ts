@@ -4,6 +4,7 @@
 
 import type { Gpu } from '../gpu/device';
 import type { ModelConfig } from '../model/config';
+import { applyPruning } from '../techniques/sparse-formats';
 import { linearBytes, type LinearWeight, uploadLinear } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
@@ -44,20 +45,29 @@ export interface ApplyResult {
   notes: string[];
 }
 
-/** Re-pack every linear layer of `model` for `settings` from `masters`. */
-export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, _cfg: ModelConfig, settings: TechniqueSettings): ApplyResult {
+/** Re-pack every linear layer of `model` for `settings` from `masters`: prune, then quantize. */
+export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg: ModelConfig, settings: TechniqueSettings): ApplyResult {
   if (settings.quant.precision === 'f16' && !gpu.traits.hasF16) {
     throw new TechniqueError("f16 weights need the adapter feature 'shader-f16', which this adapter does not have");
   }
-  if (!isDense(settings)) throw new TechniqueError(`not yet available: ${describe(settings)}`);
+  const notes: string[] = [];
+  const quantized = settings.quant.precision !== 'f32' || (settings.quant.lmHead ?? 'f32') !== 'f32';
+  if (quantized) throw new TechniqueError(`not yet available: ${describe(settings)}`);
+  // pruning re-packs every block projection from the dense masters ('none' restores dense f32)
+  const pruned = applyPruning(gpu, model, masters, cfg, settings.prune);
+  if (settings.prune.kind !== 'none') {
+    const kernels = new Map<string, number>();
+    for (const t of pruned.report.tensors) if (t.pruned) kernels.set(t.kernel, (kernels.get(t.kernel) ?? 0) + 1);
+    notes.push(`pruned ${[...kernels].map(([k, n]) => `${n} tensors → ${k} kernel`).join(', ')}; sparse kernel from ${Math.round(pruned.report.crossover * 100)}% sparsity on this adapter`);
+  }
+  // the head is never pruned: make sure it is dense f32 again after a quantized setting
   model.replaceLinears((old) => {
-    const m = masters.get(old.name);
-    if (!m) throw new TechniqueError(`no master copy for ${old.name}`);
-    if (old.format === 'f32' && old.rows === m.rows) return old; // already dense f32
-    if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed } };
+    if (!old.name.startsWith('lm_head') || old.format === 'f32') return old;
+    if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed }, meta: undefined };
+    const m = masters.get(old.name)!;
     return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
   });
-  return summarize(model.linears(), []);
+  return summarize(model.linears(), notes);
 }
 
 function summarize(ls: LinearWeight[], notes: string[]): ApplyResult {

@@ -1,7 +1,7 @@
 // The real LabEngine (what the worker runs) in the page: load from picked files, generate, evaluate.
 import { describe, expect, it } from 'vitest';
 import { LabEngine } from '../../src/engine/engine';
-import { DEFAULT_SAMPLING } from '../../src/engine/types';
+import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type TechniqueSettings } from '../../src/engine/types';
 import { parseConfig } from '../../src/model/config';
 import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { loadWeights } from '../../src/model/weights';
@@ -77,6 +77,31 @@ describe('LabEngine in the page', () => {
     await expect(engine.generate({ prompt: [1], sampling: { ...s, topP: 0 } }, () => {})).rejects.toThrow(/topP/);
     const ok = await engine.generate({ prompt: [1, 2], sampling: s }, () => {});
     expect(ok.outputIds.length).toBe(4);
+    await engine.reset();
+  });
+
+  it('switches techniques live from the master copy: pruned output differs, dense again equals the original, bytes return', async () => {
+    const engine = new LabEngine();
+    await engine.load({ kind: 'files', files: fixtureFiles(33).files });
+    const req = { prompt: [5, 6, 7, 8], sampling: { ...DEFAULT_SAMPLING, maxNewTokens: 12 } };
+    const dense = await engine.generate(req, () => {});
+    const denseBytes = (await engine.stats()).gpuBytes.weights;
+    const pruned: TechniqueSettings = { ...DEFAULT_TECHNIQUES, prune: { ...DEFAULT_TECHNIQUES.prune, kind: 'unstructured', sparsity: 0.9 } };
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.configure(pruned);
+      expect(r.weightBytes).toBeLessThan(denseBytes);
+      expect(r.notes.join(' ')).toMatch(/kernel/);
+      const p = await engine.generate(req, () => {});
+      expect(p.outputIds).not.toEqual(dense.outputIds);
+      const q = await engine.evaluate({ ids: Array.from({ length: 30 }, (_, j) => (j * 5 + 1) % 97) });
+      expect(q.top1_agreement).toBeGreaterThanOrEqual(0);
+      expect(q.kl).toBeGreaterThan(0);
+      await engine.configure(DEFAULT_TECHNIQUES);
+      expect((await engine.stats()).gpuBytes.weights).toBe(denseBytes);
+      expect((await engine.generate(req, () => {})).outputIds).toEqual(dense.outputIds);
+    }
+    await engine.configure({ ...DEFAULT_TECHNIQUES, prune: { ...DEFAULT_TECHNIQUES.prune, kind: 'structured', sparsity: 0.5 } });
+    expect((await engine.generate(req, () => {})).outputIds.length).toBe(12);
     await engine.reset();
   });
 });

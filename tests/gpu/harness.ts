@@ -1,16 +1,26 @@
 // Shared set-up for GPU tests (they run in headless Chromium, see vitest.config.ts): one WebGPU device per
 // test file, poisoned outputs, and a norm-relative comparison with a stated tolerance.
-import { afterAll, expect } from 'vitest';
+import { afterAll, afterEach, expect } from 'vitest';
 import { acquireGpu, type Gpu } from '../../src/gpu/device';
 import type { GpuTensor } from '../../src/gpu/tensor';
 
 let gpuPromise: Promise<Gpu> | null = null;
+/** Validation/out-of-memory errors the device raised outside an error scope (a pipeline that failed to compile, …). */
+const gpuErrors: string[] = [];
 
-/** The test device, created once per test file. */
+/** The test device, created once per test file. Uncaptured GPU errors fail the test that caused them. */
 export function getGpu(): Promise<Gpu> {
-  gpuPromise ??= acquireGpu();
+  gpuPromise ??= acquireGpu().then((gpu) => {
+    gpu.device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
+    return gpu;
+  });
   return gpuPromise;
 }
+
+afterEach(() => {
+  const errs = gpuErrors.splice(0);
+  expect(errs, 'uncaptured WebGPU errors').toEqual([]);
+});
 
 afterAll(async () => {
   if (!gpuPromise) return;

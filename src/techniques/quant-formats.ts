@@ -1,0 +1,234 @@
+// Quantized linear formats ('q8', 'q4', 'q4z') for the format registry of src/model/linear.ts, and the live
+// precision switch: re-pack every linear layer of a loaded GpuModel from its f32 host master copy. The forward pass
+// never changes; it calls applyLinear() and the registry runs gemv_quant (one token) or matmul_quant (many).
+// Importing this module registers the formats.
+//
+// Precisions: 'f32' (dense, the f32 kernels), 'int8' → q8, 'int4' → q4, 'int4z' → q4z (src/techniques/quantize.ts
+// defines the packing). 'f16' is not implemented: it needs the 'shader-f16' feature (SwiftShader lacks it) and
+// f16 storage variants of the kernels; TODO — add them with tests on an adapter that has shader-f16.
+//
+// Default mixed scheme (defaultPlan):
+//   f32   → every linear f32.
+//   int8  → every linear q8, group 32 (the lm_head too).
+//   int4 / int4z → body q4 / q4z with the chosen group (32 by default); lm_head q8 group 32 — the head is the
+//           layer most sensitive to quantization (its error lands directly on the logits), as in llama.cpp's
+//           Q4_K_M keeping output.weight at 6 bits. With a tied head this is a separate q8 copy of the embedding.
+//   Measured on the embedded lab-target (CPU reference, 762 held-out tokens in 128-token windows): nll/token f32
+//   3.3885, int8 g32 3.3882, int4 g32 3.3909 (q8 head) / 3.3903 (q4 head), int4 g128 3.4016, int4z g32 3.3960 —
+//   the q8 head made no measurable difference there; it stays as the conservative default (+128 KiB).
+//   The embedding table stays f32 (the embedding kernel gathers f32 rows; only one row is read per token).
+// Biases (Qwen2 q/k/v) stay f32.
+
+import type { Gpu } from '../gpu/device';
+import type { AdapterTraits } from '../gpu/kernel';
+import type { Recorder } from '../gpu/recorder';
+import type { GpuTensor } from '../gpu/tensor';
+import { gemvQuant } from '../kernels/gemv-quant';
+import { matmulQuant } from '../kernels/matmul-quant';
+import { type LinearWeight, registerFormat, uploadLinear } from '../model/linear';
+import type { GpuModel } from '../model/transformer';
+import type { HostWeights } from '../model/weights';
+import { bitsPerWeight, checkGroupSize, FORMAT_OF, type Precision, quantize, type QuantFormat, type QuantSpec, roundTrip } from './quantize';
+
+export type { Precision, QuantSpec } from './quantize';
+
+/** Which spec each linear gets. `embed` is not quantizable (always f32). */
+export interface QuantPlan {
+  default: QuantSpec;
+  /** The lm_head's spec (tied or not); default: plan.default. */
+  lmHead?: QuantSpec;
+  embed?: never;
+}
+
+/** The tied head's LinearWeight name (see GpuModel); its master is the embedding table. */
+export const TIED_HEAD = 'lm_head (tied)';
+
+export const F16_TODO = 'f16 weights are not implemented yet (needs f16 storage kernels, tested on an adapter with shader-f16)';
+
+/** Why a precision cannot be chosen on this adapter, or null when it can (for the UI's control). */
+export function precisionUnavailable(p: Precision, traits: Pick<AdapterTraits, 'hasF16'>): string | null {
+  if (p !== 'f16') return null;
+  return traits.hasF16 ? F16_TODO : "this adapter lacks the 'shader-f16' feature (f16 weights need it)";
+}
+
+/** The default plan for a precision (see the file header). */
+export function defaultPlan(precision: Precision, groupSize = 32): QuantPlan {
+  const spec = { precision, groupSize };
+  if (precision === 'int4' || precision === 'int4z') return { default: spec, lmHead: { precision: 'int8', groupSize: 32 } };
+  return { default: spec };
+}
+
+for (const fmt of ['q8', 'q4', 'q4z'] as const) {
+  registerFormat({
+    name: fmt,
+    apply(rec: Recorder, l: LinearWeight, x: GpuTensor, y: GpuTensor, n: number, accumulate: boolean) {
+      const Wq = l.tensors['Wq']!;
+      const scales = l.tensors['scales']!;
+      const tensors = { Wq, scales, zeros: l.tensors['zeros'] ?? scales, x, b: l.bias ?? Wq, y };
+      const s = { fmt, groupSize: Number(l.meta?.['groupSize']), rows: l.rows, cols: l.cols, bias: l.bias !== null, accumulate };
+      if (n === 1) rec.run(gemvQuant, s, tensors, { rows: l.rows, cols: l.cols });
+      else rec.run(matmulQuant, { ...s, n }, tensors, { n, rows: l.rows, cols: l.cols });
+    },
+  });
+}
+
+function formatOf(spec: QuantSpec): QuantFormat | 'f32' {
+  if (spec.precision === 'f32') return 'f32';
+  if (spec.precision === 'f16') throw new Error(F16_TODO);
+  return FORMAT_OF[spec.precision];
+}
+
+function checkSpec(spec: QuantSpec): void {
+  if (formatOf(spec) !== 'f32') checkGroupSize(spec.groupSize);
+}
+
+/**
+ * A LinearWeight in `spec`'s storage, uploaded from the f32 master W (rows, cols) with purpose 'weights':
+ * f32 → { W }; q8/q4 → { Wq (rows, wordsPerRow) u32, scales (rows, nGroups) f32 }; q4z adds zeros (rows, nGroups).
+ * meta: { precision, groupSize, bitsPerWeight } (groupSize is what the kernels read).
+ */
+export function packLinear(gpu: Gpu, name: string, rows: number, cols: number, W: Float32Array, bias: Float32Array | null, spec: QuantSpec): LinearWeight {
+  if (W.length !== rows * cols) throw new Error(`${name}: master has ${W.length} values, the layer is (${rows}, ${cols})`);
+  const fmt = formatOf(spec);
+  if (fmt === 'f32') return { ...uploadLinear(gpu, name, rows, cols, W, bias), meta: { precision: 'f32', bitsPerWeight: 32 } };
+  const p = quantize(W, rows, cols, fmt, spec.groupSize);
+  const pool = gpu.pool;
+  const ng = p.scales.length / rows;
+  const tensors: Record<string, GpuTensor> = {
+    Wq: pool.fromArray(`${name}:${fmt}`, [rows, p.wordsPerRow], p.words, 'weights'),
+    scales: pool.fromArray(`${name}:scales`, [rows, ng], p.scales, 'weights'),
+  };
+  if (p.zeros) tensors['zeros'] = pool.fromArray(`${name}:zeros`, [rows, ng], p.zeros, 'weights');
+  return {
+    name,
+    rows,
+    cols,
+    format: fmt,
+    tensors,
+    bias: bias ? pool.fromArray(name.replace(/weight$/, 'bias'), [rows], bias, 'weights') : null,
+    meta: { precision: spec.precision, groupSize: spec.groupSize, bitsPerWeight: bitsPerWeight(fmt, spec.groupSize) },
+  };
+}
+
+const isHead = (name: string) => name === TIED_HEAD || name === 'lm_head.weight';
+
+/** The spec `plan` gives the linear named `name`. */
+export function specFor(name: string, plan: QuantPlan): QuantSpec {
+  return isHead(name) ? (plan.lmHead ?? plan.default) : plan.default;
+}
+
+/**
+ * A linear's f32 master: a bare (rows, cols) array (its bias, if any, under the HF bias name '….bias'), or an
+ * entry carrying its bias, as sparse-formats.ts' MasterEntry / pruneMasters() output does (prune first,
+ * quantize second: pass the pruned masters here).
+ */
+export type QuantMaster = Float32Array | { W: Float32Array; bias: Float32Array | null };
+export type QuantMasters = ReadonlyMap<string, QuantMaster>;
+
+function masterOf(masters: QuantMasters, name: string): { W: Float32Array; bias: Float32Array | null } | null {
+  const m = masters.get(name);
+  if (!m) return null;
+  if (!(m instanceof Float32Array)) return { W: m.W, bias: m.bias };
+  const b = name.endsWith('.weight') ? masters.get(name.replace(/weight$/, 'bias')) : undefined;
+  return { W: m, bias: b instanceof Float32Array ? b : (b?.W ?? null) };
+}
+
+const QUANT_FORMATS: readonly string[] = ['q8', 'q4', 'q4z'];
+
+/**
+ * Already stored as `spec` (so a toggle leaves it alone). For an f32 spec any unquantized format counts (dense
+ * 'f32', or pruning's 'sparse' / '2:4', whose values are f32): prune first, then applyPrecision(f32) keeps them.
+ */
+function sameStorage(l: LinearWeight, spec: QuantSpec): boolean {
+  const fmt = formatOf(spec);
+  if (fmt === 'f32') return !QUANT_FORMATS.includes(l.format);
+  return l.format === fmt && Number(l.meta?.['groupSize']) === spec.groupSize;
+}
+
+/**
+ * Re-pack every linear of `model` from its f32 master (masters: see mastersFromHost) to the plan's specs, via
+ * model.replaceLinears (old tensors released after the new exist). Layers already in their target storage are
+ * kept (for f32: any unquantized format, so pruned 'sparse'/'2:4' layers stay), unless opts.repackAll (every
+ * layer re-packed from `masters`; use it when the masters changed under a quantized layer). A tied head going back
+ * to f32 shares the embedding tensor again, so GPU bytes return to the same figure for the same plan.
+ * Everything is validated before the model is touched; throws on f16, or a missing master or a shape mismatch
+ * for a layer that must be re-packed.
+ */
+export function applyPrecision(gpu: Gpu, model: GpuModel, masters: QuantMasters, plan: QuantPlan, opts: { repackAll?: boolean } = {}): void {
+  const targets = new Map<LinearWeight, { spec: QuantSpec; W: Float32Array; bias: Float32Array | null }>();
+  for (const l of model.linears()) {
+    const spec = specFor(l.name, plan);
+    checkSpec(spec);
+    if (!opts.repackAll && sameStorage(l, spec)) continue; // kept as it is: its master is not needed
+    const m = masterOf(masters, l.name);
+    if (!m) throw new Error(`applyPrecision: no f32 master for '${l.name}'`);
+    if (m.W.length !== l.rows * l.cols) throw new Error(`applyPrecision: master '${l.name}' has ${m.W.length} values, the layer is (${l.rows}, ${l.cols})`);
+    targets.set(l, { spec, ...m });
+  }
+  model.replaceLinears((old) => {
+    const t = targets.get(old);
+    if (!t) return old;
+    const { spec, W, bias } = t;
+    if (old.name === TIED_HEAD && spec.precision === 'f32')
+      return { name: TIED_HEAD, rows: old.rows, cols: old.cols, format: 'f32', tensors: { W: model.embed }, bias: null, meta: { precision: 'f32', bitsPerWeight: 32 } };
+    return packLinear(gpu, old.name, old.rows, old.cols, W, bias, spec);
+  });
+}
+
+/** Per-layer name of each linear, as GpuModel names them, with its host array. */
+function hostLinears(w: HostWeights): [string, Float32Array][] {
+  const out: [string, Float32Array][] = [];
+  w.layers.forEach((lw, i) => {
+    const p = `model.layers.${i}`;
+    out.push(
+      [`${p}.self_attn.q_proj.weight`, lw.q], [`${p}.self_attn.k_proj.weight`, lw.k], [`${p}.self_attn.v_proj.weight`, lw.v],
+      [`${p}.self_attn.o_proj.weight`, lw.o], [`${p}.mlp.gate_proj.weight`, lw.gate], [`${p}.mlp.up_proj.weight`, lw.up],
+      [`${p}.mlp.down_proj.weight`, lw.down],
+    );
+  });
+  out.push(w.lmHead === w.embed ? [TIED_HEAD, w.embed] : ['lm_head.weight', w.lmHead]);
+  return out;
+}
+
+/** f32 masters keyed by LinearWeight.name (tied head: the embedding), plus q/k/v bias masters by HF bias name. */
+export function mastersFromHost(w: HostWeights): Map<string, Float32Array> {
+  const m = new Map<string, Float32Array>(hostLinears(w));
+  w.layers.forEach((lw, i) => {
+    const a = `model.layers.${i}.self_attn`;
+    if (lw.qBias) m.set(`${a}.q_proj.bias`, lw.qBias);
+    if (lw.kBias) m.set(`${a}.k_proj.bias`, lw.kBias);
+    if (lw.vBias) m.set(`${a}.v_proj.bias`, lw.vBias);
+  });
+  return m;
+}
+
+/**
+ * HostWeights whose linears are exactly the dequantized weights `plan` gives (quantize → dequantize), so the CPU
+ * reference (src/ref/forward.ts) can run what the GPU runs. Norms, biases and the embedding are unchanged; a tied
+ * head that is quantized becomes its own array (the embedding stays f32).
+ */
+export function dequantizedHostWeights(w: HostWeights, plan: QuantPlan): HostWeights {
+  const H = w.finalNorm.length;
+  const deq = (name: string, W: Float32Array, cols: number): Float32Array => {
+    const spec = specFor(name, plan);
+    const fmt = formatOf(spec);
+    return fmt === 'f32' ? W : roundTrip(W, W.length / cols, cols, fmt, spec.groupSize);
+  };
+  const layers = w.layers.map((lw, i) => {
+    const p = `model.layers.${i}`;
+    const I = lw.down.length / H; // down: (hidden, inter)
+    const qDim = lw.o.length / H; // o: (hidden, nHeads*headDim)
+    return {
+      ...lw,
+      q: deq(`${p}.self_attn.q_proj.weight`, lw.q, H),
+      k: deq(`${p}.self_attn.k_proj.weight`, lw.k, H),
+      v: deq(`${p}.self_attn.v_proj.weight`, lw.v, H),
+      o: deq(`${p}.self_attn.o_proj.weight`, lw.o, qDim),
+      gate: deq(`${p}.mlp.gate_proj.weight`, lw.gate, H),
+      up: deq(`${p}.mlp.up_proj.weight`, lw.up, H),
+      down: deq(`${p}.mlp.down_proj.weight`, lw.down, I),
+    };
+  });
+  const lmHead = deq(w.lmHead === w.embed ? TIED_HEAD : 'lm_head.weight', w.lmHead, H);
+  return { embed: w.embed, layers, finalNorm: w.finalNorm, lmHead };
+}

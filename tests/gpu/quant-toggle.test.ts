@@ -1,0 +1,116 @@
+// The live precision switch: toggling f32 → int8 → int4 → f32 … 100 times on a loaded model returns GPU bytes
+// (gpu.memory(), every purpose) to the same figure for the same precision each time (no leak, no duplicate of
+// the tied embedding), the model still decodes exactly the f32 golden sequence afterwards, and f16 is refused
+// before anything changes. Also prints (no assertion on time) the re-pack time at the embedded target's size.
+import { describe, expect, it } from 'vitest';
+import { generateLoop } from '../../src/engine/generate';
+import { DEFAULT_SAMPLING } from '../../src/engine/types';
+import type { BytesByPurpose } from '../../src/gpu/pool';
+import { parseConfig } from '../../src/model/config';
+import { bytesSource, readSafetensors } from '../../src/model/safetensors';
+import { GpuModel } from '../../src/model/transformer';
+import { loadWeights } from '../../src/model/weights';
+import { refGreedy } from '../../src/ref/forward';
+import { applyPrecision, defaultPlan, mastersFromHost, precisionUnavailable } from '../../src/techniques/quant-formats';
+import { type Precision, quantize } from '../../src/techniques/quantize';
+import { makeLlamaFixture } from '../fixtures/llama';
+import { getGpu } from './harness';
+
+async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]) {
+  const f = makeLlamaFixture(opts);
+  const cfg = parseConfig(f.configJson);
+  const src = bytesSource('model.safetensors', f.safetensors);
+  const weights = await loadWeights(cfg, await readSafetensors(src), src);
+  return { cfg, weights };
+}
+
+const sampling = { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 12 };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('quant toggle: f32 → int8 → int4 → f32 … without leaks', () => {
+  for (const tie of [false, true]) {
+    it(`100 toggles keep GPU bytes per precision fixed (${tie ? 'tied' : 'untied'} head)`, async () => {
+      const gpu = await getGpu();
+      const { cfg, weights } = await fixture({ seed: 31, tie, nLayers: 1, hiddenSize: 40, intermediateSize: 52, vocabSize: 61 });
+      const masters = mastersFromHost(weights);
+      const prompt = [1, 2, 3];
+      const model = new GpuModel(gpu, cfg, weights, 32);
+      try {
+        const seen = new Map<Precision, { mem: BytesByPurpose; live: number }>();
+        const order: Precision[] = ['f32', 'int8', 'int4'];
+        seen.set('f32', { mem: gpu.memory(), live: gpu.pool.liveCount() });
+        for (let i = 1; i <= 100; i++) {
+          const p = order[i % 3]!;
+          applyPrecision(gpu, model, masters, defaultPlan(p));
+          const now = { mem: gpu.memory(), live: gpu.pool.liveCount() };
+          const first = seen.get(p);
+          if (first) expect(now, `toggle ${i} to ${p}`).toEqual(first);
+          else seen.set(p, now);
+        }
+        const w = (p: Precision) => seen.get(p)!.mem.weights;
+        expect(w('int4')).toBeLessThan(w('int8'));
+        expect(w('int8')).toBeLessThan(w('f32'));
+        // 100 % 3 = 1 → ends on int8; go back to f32 and decode the f32 golden sequence
+        applyPrecision(gpu, model, masters, defaultPlan('f32'));
+        expect(gpu.memory()).toEqual(seen.get('f32')!.mem);
+        if (tie) expect(model.lmHead.tensors['W']).toBe(model.embed);
+        const got = await generateLoop(gpu, model, prompt, { sampling });
+        expect(got.ids).toEqual(refGreedy(cfg, weights, prompt, sampling.maxNewTokens));
+      } finally {
+        model.destroy();
+      }
+      expect(gpu.pool.liveCount()).toBe(0);
+    });
+  }
+
+  it('refuses f16 (and a missing master) before touching the model', async () => {
+    const gpu = await getGpu();
+    const { cfg, weights } = await fixture({ seed: 32, nLayers: 1, hiddenSize: 40, intermediateSize: 52, vocabSize: 61 });
+    const model = new GpuModel(gpu, cfg, weights, 32);
+    try {
+      const before = model.linears();
+      expect(() => applyPrecision(gpu, model, mastersFromHost(weights), defaultPlan('f16'))).toThrow(/f16/);
+      const partial = mastersFromHost(weights);
+      partial.delete('lm_head.weight');
+      expect(() => applyPrecision(gpu, model, partial, defaultPlan('int8'))).toThrow(/no f32 master for 'lm_head.weight'/);
+      expect(model.linears()).toEqual(before);
+      expect(precisionUnavailable('f16', { hasF16: false })).toMatch(/shader-f16/);
+      expect(precisionUnavailable('f16', { hasF16: true })).toMatch(/not implemented/);
+      expect(precisionUnavailable('int4', { hasF16: false })).toBeNull();
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('re-pack time at the embedded target size (6 layers, hidden 256, inter 768, vocab 1024): printed', async () => {
+    const gpu = await getGpu();
+    const { cfg, weights } = await fixture({ seed: 41, nLayers: 6, hiddenSize: 256, intermediateSize: 768, vocabSize: 1024, nHeads: 8, nKvHeads: 4 });
+    const masters = mastersFromHost(weights);
+    const model = new GpuModel(gpu, cfg, weights, 64);
+    const lines: string[] = [];
+    try {
+      for (const p of ['int8', 'int4', 'int4z'] as const) {
+        const quantMs: number[] = [];
+        const applyMs: number[] = [];
+        for (let rep = 0; rep < 3; rep++) {
+          let t0 = performance.now();
+          for (const l of model.linears()) quantize(masters.get(l.name)!, l.rows, l.cols, p === 'int8' ? 'q8' : p === 'int4' ? 'q4' : 'q4z', 32);
+          quantMs.push(performance.now() - t0);
+          applyPrecision(gpu, model, masters, defaultPlan('f32'));
+          await gpu.sync();
+          t0 = performance.now();
+          applyPrecision(gpu, model, masters, defaultPlan(p));
+          await gpu.sync();
+          applyMs.push(performance.now() - t0);
+        }
+        const mb = gpu.memory().weights / 2 ** 20;
+        lines.push(`${p}: quantize (CPU only) ${median(quantMs).toFixed(1)} ms, applyPrecision (quantize + upload + sync) ${median(applyMs).toFixed(1)} ms median of 3 [${applyMs.map((t) => t.toFixed(0)).join(', ')}], weights ${mb.toFixed(2)} MiB`);
+      }
+      applyPrecision(gpu, model, masters, defaultPlan('f32'));
+      lines.push(`f32: weights ${(gpu.memory().weights / 2 ** 20).toFixed(2)} MiB`);
+      console.log(`[quant re-pack, ${gpu.probe.description || gpu.probe.vendor}]\n  ${lines.join('\n  ')}`);
+    } finally {
+      model.destroy();
+    }
+  });
+});

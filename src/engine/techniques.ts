@@ -4,7 +4,9 @@
 
 import type { Gpu } from '../gpu/device';
 import type { ModelConfig } from '../model/config';
-import { applyPruning } from '../techniques/sparse-formats';
+import { applyPrecision, defaultPlan, type QuantPlan } from '../techniques/quant-formats';
+import { NO_PRUNING } from '../techniques/prune';
+import { applyPruning, pruneMasters } from '../techniques/sparse-formats';
 import { linearBytes, type LinearWeight, uploadLinear } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
@@ -51,22 +53,44 @@ export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg
     throw new TechniqueError("f16 weights need the adapter feature 'shader-f16', which this adapter does not have");
   }
   const notes: string[] = [];
-  const quantized = settings.quant.precision !== 'f32' || (settings.quant.lmHead ?? 'f32') !== 'f32';
-  if (quantized) throw new TechniqueError(`not yet available: ${describe(settings)}`);
-  // pruning re-packs every block projection from the dense masters ('none' restores dense f32)
-  const pruned = applyPruning(gpu, model, masters, cfg, settings.prune);
-  if (settings.prune.kind !== 'none') {
+  const q = settings.quant;
+  const quantized = q.precision !== 'f32' || (q.lmHead ?? 'f32') !== 'f32';
+  const pruneNote = (r: ReturnType<typeof pruneMasters>) => {
     const kernels = new Map<string, number>();
-    for (const t of pruned.report.tensors) if (t.pruned) kernels.set(t.kernel, (kernels.get(t.kernel) ?? 0) + 1);
-    notes.push(`pruned ${[...kernels].map(([k, n]) => `${n} tensors → ${k} kernel`).join(', ')}; sparse kernel from ${Math.round(pruned.report.crossover * 100)}% sparsity on this adapter`);
+    for (const t of r.report.tensors) if (t.pruned) kernels.set(t.kernel, (kernels.get(t.kernel) ?? 0) + 1);
+    notes.push(`pruned ${[...kernels].map(([k, n]) => `${n} tensors → ${k} kernel`).join(', ')}; sparse kernel from ${Math.round(r.report.crossover * 100)}% sparsity on this adapter`);
+  };
+  if (!quantized) {
+    // pruning re-packs every block projection from the dense masters ('none' restores dense f32)
+    const pruned = applyPruning(gpu, model, masters, cfg, settings.prune);
+    if (settings.prune.kind !== 'none') pruneNote(pruned);
+    // the head is never pruned: make sure it is dense f32 again after a quantized setting
+    model.replaceLinears((old) => {
+      if (!old.name.startsWith('lm_head') || old.format === 'f32') return old;
+      if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed }, meta: undefined };
+      const m = masters.get(old.name)!;
+      return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
+    });
+  } else {
+    // prune, then quantize the pruned masters (a quantized layer is dense: sparse kernels give way to packed ones).
+    // Structured pruning changes shapes, so its smaller layers are put in place first.
+    let src: Masters = masters;
+    const shrunk = model.linears().some((l) => {
+      const m = masters.get(l.name);
+      return m !== undefined && (m.rows !== l.rows || m.cols !== l.cols);
+    });
+    if (shrunk && settings.prune.kind !== 'structured') applyPruning(gpu, model, masters, cfg, NO_PRUNING); // full shapes back
+    if (settings.prune.kind !== 'none') {
+      const pruned = settings.prune.kind === 'structured' ? applyPruning(gpu, model, masters, cfg, settings.prune) : pruneMasters(masters, cfg, settings.prune, gpu.traits);
+      pruneNote(pruned);
+      src = pruned.masters;
+    }
+    const plan: QuantPlan = q.lmHead
+      ? { default: { precision: q.precision, groupSize: q.groupSize }, lmHead: { precision: q.lmHead, groupSize: 32 } }
+      : defaultPlan(q.precision, q.groupSize);
+    applyPrecision(gpu, model, src, plan, { repackAll: true });
+    if (plan.lmHead) notes.push(`lm_head at ${plan.lmHead.precision}${plan.lmHead.precision === 'f32' ? '' : ` g${plan.lmHead.groupSize}`}`);
   }
-  // the head is never pruned: make sure it is dense f32 again after a quantized setting
-  model.replaceLinears((old) => {
-    if (!old.name.startsWith('lm_head') || old.format === 'f32') return old;
-    if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed }, meta: undefined };
-    const m = masters.get(old.name)!;
-    return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
-  });
   return summarize(model.linears(), notes);
 }
 

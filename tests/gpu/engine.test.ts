@@ -102,6 +102,20 @@ describe('LabEngine in the page', () => {
     }
     await engine.configure({ ...DEFAULT_TECHNIQUES, prune: { ...DEFAULT_TECHNIQUES.prune, kind: 'structured', sparsity: 0.5 } });
     expect((await engine.generate(req, () => {})).outputIds.length).toBe(12);
+    // quantization, alone and after pruning (prune, then quantize), and back
+    const int4: TechniqueSettings = { ...DEFAULT_TECHNIQUES, quant: { precision: 'int4', groupSize: 32, lmHead: null } };
+    const r4 = await engine.configure(int4);
+    expect(r4.weightBytes).toBeLessThan(denseBytes * 0.3);
+    expect(Object.keys(r4.bytesByFormat)).toContain('q4');
+    const q = await engine.evaluate({ ids: Array.from({ length: 30 }, (_, j) => (j * 5 + 1) % 97) });
+    expect(q.top1_agreement).toBeGreaterThan(0.5);
+    for (const kind of ['unstructured', '2:4', 'structured'] as const) {
+      await engine.configure({ ...int4, prune: { ...DEFAULT_TECHNIQUES.prune, kind, sparsity: 0.5 } });
+      expect((await engine.generate(req, () => {})).outputIds.length).toBe(12);
+    }
+    await engine.configure(DEFAULT_TECHNIQUES);
+    expect((await engine.stats()).gpuBytes.weights).toBe(denseBytes);
+    expect((await engine.generate(req, () => {})).outputIds).toEqual(dense.outputIds);
     await engine.reset();
   });
 });

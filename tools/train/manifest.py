@@ -78,9 +78,9 @@ def main():
         cfg = read_json(os.path.join(folder, "config.json"))
         model, _ = load_ckpt(os.path.join(RUNS, ckpt, "ckpt.pt"))
         samples[name] = {}
-        for p in PROMPTS:
+        for k, p in enumerate(PROMPTS):
             ids = tok.encode(p)
-            samples[name][p] = {str(t): tok.decode(generate(model, ids, 120, t, seed=7)) for t in (0, 0.8)}
+            samples[name][p] = {str(t): tok.decode(generate(model, ids, 120, t, seed=7 + k)) for t in (0, 0.8)}
         h = ref["heldout"]
         e = {"name": name, "folder": name, "role": role, "architecture": "llama",
              "description": (f"{cfg['num_hidden_layers']}x{cfg['hidden_size']} Llama (GQA {cfg['num_attention_heads']}/"

@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--measure", type=float, default=0)
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop after this many steps of the --steps schedule (must be a multiple of --eval-every)")
     ap.add_argument("--out", default=os.path.join(RUNS, "target"))
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -98,7 +100,7 @@ def main():
         if a.measure and time.time() - t0 > a.measure:
             print(f"MEASURE {step + 1} steps in {train_time:.1f}s = {(step + 1) / train_time:.3f} steps/s", flush=True)
             return
-        last = step == a.steps - 1
+        last = step == a.steps - 1 or step + 1 == a.stop_at
         if (step + 1) % a.eval_every == 0 or last:
             ev = heldout_eval(model, held, tok.token_bytes, c.max_position_embeddings)
             rec = {"step": step + 1, "train_loss_smooth": smooth, "lr": lr_at(step, a.steps, a.lr, a.warmup),
@@ -111,8 +113,10 @@ def main():
             torch.save({"config": c.to_dict(), "state_dict": model.state_dict(), "step": step + 1},
                        os.path.join(a.out, "ckpt.pt.tmp"))
             os.replace(os.path.join(a.out, "ckpt.pt.tmp"), os.path.join(a.out, "ckpt.pt"))
+        if step + 1 == a.stop_at:
+            break
     with open(os.path.join(a.out, "summary.json"), "w") as f:
-        json.dump({"steps": a.steps, "batch": a.batch, "train_seconds": train_time, "wall_seconds": time.time() - t0,
+        json.dump({"steps": a.steps, "stopped_at": step + 1, "batch": a.batch, "train_seconds": train_time, "wall_seconds": time.time() - t0,
                    "args": vars(a), "params": model.num_params()}, f, indent=2)
     print(f"done in {time.time() - t0:.0f}s", flush=True)
 

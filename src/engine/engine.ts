@@ -3,6 +3,7 @@
 // name and message cross the worker boundary) and never leave the engine unusable.
 
 import { acquireGpu, adapterKey, type AdapterProbe, type Gpu } from '../gpu/device';
+import { DeviceLostError } from '../gpu/errors';
 import { countParameters } from '../model/weights';
 import { loadModel, type LoadedModel } from '../model/source';
 import { GpuModel } from '../model/transformer';
@@ -73,19 +74,8 @@ export class LabEngine implements Engine {
     const gpu = this.gpu!;
     const loaded = await loadModel(source); // throws typed errors naming the file/tensor; nothing changes on failure
     await this.reset();
-    const t0 = performance.now();
     const maxSeq = Math.min(loaded.config.maxSeq, DEFAULT_MAX_SEQ);
-    const model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq);
-    await gpu.sync();
-    const upload = performance.now() - t0;
-    const compile0 = performance.now();
-    // Autotune once per adapter and model shape family; reuse the cached choice afterwards.
-    const tuneKey = `${adapterKey(gpu.probe)}|${loaded.config.hiddenSize}x${loaded.config.intermediateSize}`;
-    const cached = await readAdapterCache<Record<string, string>>(tuneKey, 'autotune');
-    if (cached) Object.assign(gpu.traits.tuned, cached);
-    else await writeAdapterCache(tuneKey, 'autotune', await autotune(gpu, model));
-    await warmUp(gpu, model);
-    const compile = performance.now() - compile0;
+    const { model, upload, compile } = await this.place(gpu, loaded, maxSeq);
     this.loaded = loaded;
     this.model = model;
     this.masters = masterCopy(loaded.weights);
@@ -105,12 +95,48 @@ export class LabEngine implements Engine {
     return this.info;
   }
 
+  /** Upload a loaded model to `gpu`, pick kernel variants (autotune, cached per adapter) and compile them. */
+  private async place(gpu: Gpu, loaded: LoadedModel, maxSeq: number): Promise<{ model: GpuModel; upload: number; compile: number }> {
+    const t0 = performance.now();
+    const model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq);
+    await gpu.sync();
+    const upload = performance.now() - t0;
+    const compile0 = performance.now();
+    const tuneKey = `${adapterKey(gpu.probe)}|${loaded.config.hiddenSize}x${loaded.config.intermediateSize}`;
+    const cached = await readAdapterCache<Record<string, string>>(tuneKey, 'autotune');
+    if (cached) Object.assign(gpu.traits.tuned, cached);
+    else await writeAdapterCache(tuneKey, 'autotune', await autotune(gpu, model));
+    await warmUp(gpu, model);
+    return { model, upload, compile: performance.now() - compile0 };
+  }
+
+  /**
+   * After a device loss: a new device, the model re-uploaded from the in-memory master copy (no re-download),
+   * the technique settings re-applied. Every engine call runs this first when the device is gone.
+   */
+  private async recover(): Promise<void> {
+    if (!this.gpu?.isLost) return;
+    const t0 = performance.now();
+    this.model = null;
+    this.gpu = null;
+    await this.init();
+    if (this.loaded && this.info) {
+      this.model = (await this.place(this.gpu!, this.loaded, this.info.maxSeq)).model;
+      if (!isDense(this.settings)) applyTechniques(this.gpu!, this.model, this.masters!, this.loaded.config, this.settings);
+    }
+    this.recoveries.push(performance.now() - t0);
+  }
+
+  /** Milliseconds each device-loss recovery took (for the reliability report). */
+  readonly recoveries: number[] = [];
+
   generate(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
     if (this.busy) return Promise.reject(new EngineBusyError('A generation is already running'));
     return this.serial(() => this.generateNow(req, onToken));
   }
 
   private async generateNow(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
+    await this.recover();
     if (!this.model || !this.loaded || !this.gpu) throw new NoModelError('No model is loaded');
     if (this.busy) throw new EngineBusyError('A generation is already running');
     const { tokenizer, config } = this.loaded;
@@ -163,6 +189,12 @@ export class LabEngine implements Engine {
           stoppedBy: r.stoppedBy,
         },
       };
+    } catch (e) {
+      // A loss shows up as a failed readback first; give the device's lost promise a moment to settle.
+      const gpu = this.gpu;
+      const lost = gpu.isLost || (await Promise.race([gpu.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]));
+      if (lost) throw new DeviceLostError('lost', `during generation after ${ids.length} tokens; the model is re-uploaded from memory on the next call`);
+      throw e;
     } finally {
       this.busy = false;
     }
@@ -223,6 +255,7 @@ export class LabEngine implements Engine {
 
   configure(settings: TechniqueSettings): Promise<ConfigureResult> {
     return this.serial(async () => {
+      await this.recover();
       if (!this.model || !this.gpu || !this.masters || !this.loaded) throw new NoModelError('No model is loaded');
       const t0 = performance.now();
       const r = applyTechniques(this.gpu, this.model, this.masters, this.loaded.config, settings);
@@ -236,6 +269,7 @@ export class LabEngine implements Engine {
 
   evaluate(opts: { text?: string; ids?: number[]; maxTokens?: number }): Promise<QualityReport> {
     return this.serial(async () => {
+      await this.recover();
       if (!this.model || !this.gpu || !this.loaded) throw new NoModelError('No model is loaded');
       const tok = this.loaded.tokenizer;
       let ids = opts.ids;

@@ -118,4 +118,19 @@ describe('LabEngine in the page', () => {
     expect((await engine.generate(req, () => {})).outputIds).toEqual(dense.outputIds);
     await engine.reset();
   });
+
+  it('recovers from a device loss mid-generation: typed error, then the same output from a new device', async () => {
+    const engine = new LabEngine();
+    await engine.load({ kind: 'files', files: fixtureFiles(34).files });
+    const req = { prompt: [2, 4, 6], sampling: { ...DEFAULT_SAMPLING, maxNewTokens: 40 } };
+    const before = await engine.generate(req, () => {});
+    const lostAt = engine.generate(req, (ev) => {
+      if (ev.index === 5) engine.internals().gpu!.device.destroy();
+    });
+    await expect(lostAt).rejects.toMatchObject({ name: 'DeviceLostError' });
+    const after = await engine.generate(req, () => {});
+    expect(after.outputIds).toEqual(before.outputIds);
+    expect(engine.recoveries.length).toBe(1);
+    await engine.reset();
+  });
 });

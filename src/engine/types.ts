@@ -39,6 +39,10 @@ export interface TokenEvent {
   index: number;
   /** Milliseconds since generate() was called, when this token's id was read back. */
   tMs: number;
+  /** Early exit: the layer (1-based) this token left at. */
+  exitLayer?: number;
+  /** Speculative decoding: an accepted draft token, or the target's own (corrected/bonus) token. */
+  drafted?: 'accepted' | 'corrected';
 }
 
 export interface GpuBytes {
@@ -73,6 +77,10 @@ export interface RunMetrics {
   /** GPU ns per kernel family summed over the profiled decode steps, when profiling ran. */
   kernelNs?: Record<string, number>;
   stoppedBy: 'length' | 'eos' | 'abort' | 'context';
+  /** Early exit: mean layers run per token, and how many tokens left at each layer (index 0 = layer 1). */
+  early_exit?: { avg_layers: number; histogram: number[] };
+  /** Speculative decoding: fraction of drafted tokens accepted, and tokens produced per target forward. */
+  speculative?: { acceptance_rate: number; tokens_per_target_forward: number; gamma: number };
 }
 
 export interface GenerateResult {

@@ -100,16 +100,17 @@ class Emitter {
   }
 
   /** Tokens read back together now (their latency split evenly). False once generation must stop. */
-  emit(tokens: readonly number[]): boolean {
+  emit(tokens: readonly number[], info: { exitLayer?: number; accepted?: number } = {}): boolean {
     const now = performance.now();
     const dt = (now - this.last) / tokens.length;
     this.last = now;
-    for (const id of tokens) {
+    for (const [k, id] of tokens.entries()) {
       const index = this.ids.length;
+      const drafted = info.accepted === undefined ? undefined : k < info.accepted ? ('accepted' as const) : ('corrected' as const);
       if (index === 0) this.ttftMs = now - this.t0;
       else this.tokenMs.push(dt);
       this.ids.push(id);
-      this.opt.onToken?.({ id, index, tMs: now - this.t0 });
+      this.opt.onToken?.({ id, index, tMs: now - this.t0, exitLayer: info.exitLayer, drafted });
       if (this.opt.stopIds?.includes(id)) return ((this.stoppedBy = 'eos'), false);
       if (this.opt.shouldStop?.()) return ((this.stoppedBy = 'abort'), false);
       if (this.ids.length >= this.maxNew) return false;
@@ -184,7 +185,7 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
     let [id] = await read(0);
     model.releasePrefillActs();
     exitLayers.push(L);
-    let more = em.emit([id]);
+    let more = em.emit([id], { exitLayer: L });
     let pending: { from: number; pos: number } | null = null; // skipped layers whose K/V still need propagating
     for (let i = 1; more; i++) {
       if (!aheadDone) {
@@ -213,7 +214,7 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
       }
       pending = exit < L ? { from: exit, pos: n + i - 1 } : null;
       exitLayers.push(exit);
-      more = em.emit([id]);
+      more = em.emit([id], { exitLayer: exit });
     }
     if (pending) {
       // the last step's skipped layers too, so every row below validRows is written (a later continuation reads them)
@@ -276,7 +277,7 @@ export async function generateSpeculative(
     draftLen = dm ? n : 0;
     const seq = [...promptIds, first];
     kinds.push('corrected');
-    let more = em.emit([first]);
+    let more = em.emit([first], { accepted: 0 });
     let gamma = opt.gamma;
     while (more) {
       const p = seq.length - 1;
@@ -310,7 +311,7 @@ export async function generateSpeculative(
       const tokens = [...drafted.slice(0, v.accepted), v.token];
       stats.record(g, v, tokens.length);
       const before = em.ids.length;
-      more = em.emit(tokens);
+      more = em.emit(tokens, { accepted: v.accepted });
       for (let i = 0; i < em.ids.length - before; i++) {
         seq.push(tokens[i]!);
         kinds.push(i < v.accepted ? 'accepted' : 'corrected');

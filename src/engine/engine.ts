@@ -8,11 +8,12 @@ import { countParameters } from '../model/weights';
 import { loadModel, type LoadedModel } from '../model/source';
 import { GpuModel } from '../model/transformer';
 import { autotune, warmUp } from './autotune';
-import { generateLoop, percentile } from './generate';
+import { type DynamicLoopResult, generateEarlyExit, generateSpeculative } from './dynamic';
+import { generateLoop, type LoopOptions, percentile } from './generate';
 import { type Calibration, calibrate, roofline } from './roofline';
 import { readAdapterCache, writeAdapterCache } from './tune-cache';
 import { evaluateForced, type ReferenceDist } from './quality';
-import { applyTechniques, isDense, masterCopy, type Masters } from './techniques';
+import { applyTechniques, isDense, masterCopy, type Masters, TechniqueError } from './techniques';
 import {
   type ConfigureResult,
   DEFAULT_TECHNIQUES,
@@ -52,6 +53,9 @@ export class LabEngine implements Engine {
   private settings: TechniqueSettings = DEFAULT_TECHNIQUES;
   private masters: Masters | null = null;
   private reference: ReferenceDist | null = null;
+  private source: ModelSource | null = null;
+  /** The draft model for speculative decoding (same vocabulary), loaded on first use. */
+  private draft: GpuModel | null = null;
   /** Serialises generate/configure/evaluate so no token ever mixes old and new weights. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -78,6 +82,7 @@ export class LabEngine implements Engine {
     const { model, upload, compile } = await this.place(gpu, loaded, maxSeq);
     this.loaded = loaded;
     this.model = model;
+    this.source = source;
     this.masters = masterCopy(loaded.weights);
     this.settings = DEFAULT_TECHNIQUES;
     this.reference = null;
@@ -118,6 +123,7 @@ export class LabEngine implements Engine {
     if (!this.gpu?.isLost) return;
     const t0 = performance.now();
     this.model = null;
+    this.draft = null; // on the lost device; reloaded on first use
     this.gpu = null;
     await this.init();
     if (this.loaded && this.info) {
@@ -125,6 +131,21 @@ export class LabEngine implements Engine {
       if (!isDense(this.settings)) applyTechniques(this.gpu!, this.model, this.masters!, this.loaded.config, this.settings);
     }
     this.recoveries.push(performance.now() - t0);
+  }
+
+  /** The draft model for speculative decoding: the source's draftUrl (the embedded lab-draft for lab-target). */
+  private async draftModel(): Promise<GpuModel> {
+    if (this.draft) return this.draft;
+    const src = this.source;
+    if (src?.kind !== 'url' || !src.draftUrl) {
+      throw new TechniqueError("This model has no draft model: use the self-draft (the target's first k layers)");
+    }
+    const d = await loadModel({ kind: 'url', baseUrl: src.draftUrl });
+    if (d.config.vocabSize !== this.loaded!.config.vocabSize) {
+      throw new TechniqueError(`draft model ${d.name} has vocabulary ${d.config.vocabSize}, the target ${this.loaded!.config.vocabSize}`);
+    }
+    this.draft = (await this.place(this.gpu!, d, this.info!.maxSeq)).model;
+    return this.draft;
   }
 
   /** Milliseconds each device-loss recovery took (for the reliability report). */
@@ -152,7 +173,7 @@ export class LabEngine implements Engine {
     let textSoFar = '';
     const ids: number[] = [];
     try {
-      const r = await generateLoop(this.gpu, this.model, promptIds, {
+      const loopOpts: LoopOptions = {
         sampling: s,
         stopIds,
         profile: req.profile,
@@ -162,9 +183,19 @@ export class LabEngine implements Engine {
           const next = tokenizer ? tokenizer.decode(ids) : ids.join(' ');
           const text = next.startsWith(textSoFar) ? next.slice(textSoFar.length) : next;
           textSoFar = next;
-          onToken({ id: st.id, text, textSoFar, index: st.index, tMs: st.tMs });
+          onToken({ id: st.id, text, textSoFar, index: st.index, tMs: st.tMs, exitLayer: st.exitLayer, drafted: st.drafted });
         },
-      });
+      };
+      const t = this.settings;
+      let r: DynamicLoopResult | Awaited<ReturnType<typeof generateLoop>>;
+      if (t.speculative.enabled) {
+        const draft = t.speculative.draft === 'self' ? { selfLayers: t.speculative.selfLayers } : await this.draftModel();
+        r = await generateSpeculative(this.gpu, this.model, draft, promptIds, { ...loopOpts, gamma: t.speculative.gamma });
+      } else if (t.earlyExit.enabled) {
+        const { threshold, minLayer, criterion } = t.earlyExit;
+        r = await generateEarlyExit(this.gpu, this.model, promptIds, { ...loopOpts, threshold, minLayer, criterion });
+      } else r = await generateLoop(this.gpu, this.model, promptIds, loopOpts);
+      const dyn = r as Partial<DynamicLoopResult>;
       const decodeMs = r.tokenMs.reduce((a, b) => a + b, 0);
       const p50 = percentile(r.tokenMs, 50);
       const meanPos = promptIds.length + Math.max(0, r.ids.length - 1) / 2;
@@ -187,6 +218,11 @@ export class LabEngine implements Engine {
           dispatches_per_token: r.dispatchesPerToken,
           kernelNs: req.profile ? r.kernelNs : undefined,
           stoppedBy: r.stoppedBy,
+          early_exit: dyn.exitLayers ? { avg_layers: dyn.avgLayers ?? 0, histogram: dyn.exitHistogram ?? [] } : undefined,
+          speculative:
+            dyn.acceptanceRate !== undefined
+              ? { acceptance_rate: dyn.acceptanceRate, tokens_per_target_forward: dyn.tokensPerTargetForward ?? 0, gamma: t.speculative.gamma }
+              : undefined,
         },
       };
     } catch (e) {
@@ -228,6 +264,8 @@ export class LabEngine implements Engine {
     this.info = null;
     this.masters = null;
     this.reference = null;
+    this.draft?.destroy();
+    this.draft = null;
     this.gpu?.pool.trim();
   }
 
@@ -258,6 +296,14 @@ export class LabEngine implements Engine {
       await this.recover();
       if (!this.model || !this.gpu || !this.masters || !this.loaded) throw new NoModelError('No model is loaded');
       const t0 = performance.now();
+      const sp = settings.speculative;
+      const nL = this.loaded.config.nLayers;
+      if (sp.enabled && !(sp.gamma >= 1 && sp.gamma <= 16)) throw new TechniqueError(`speculative γ must be 1..16 (got ${sp.gamma})`);
+      if (sp.enabled && sp.draft === 'self' && !(sp.selfLayers >= 1 && sp.selfLayers < nL)) throw new TechniqueError(`self-draft layers must be 1..${nL - 1} (got ${sp.selfLayers})`);
+      if (sp.enabled && sp.draft === 'model') await this.draftModel();
+      const ee = settings.earlyExit;
+      if (ee.enabled && !(ee.minLayer >= 1 && ee.minLayer < nL)) throw new TechniqueError(`early-exit minimum layer must be 1..${nL - 1} (got ${ee.minLayer})`);
+      if (ee.enabled && sp.enabled) throw new TechniqueError('early exit and speculative decoding cannot run together: pick one');
       const r = applyTechniques(this.gpu, this.model, this.masters, this.loaded.config, settings);
       await this.gpu.sync();
       this.settings = settings;

@@ -14,6 +14,10 @@ export interface StepInfo {
   id: number;
   index: number;
   tMs: number;
+  /** Early exit: layers this token ran (1..nLayers). */
+  exitLayer?: number;
+  /** Speculative decoding: an accepted draft token or the target's own. */
+  drafted?: 'accepted' | 'corrected';
 }
 
 export interface LoopOptions {

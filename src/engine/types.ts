@@ -5,7 +5,7 @@ import type { AdapterProbe } from '../gpu/device';
 
 /** Where a model comes from. Files are the user's picks (or a test's); URLs are served folders (embedded models). */
 export type ModelSource =
-  | { kind: 'url'; baseUrl: string; name?: string } // a folder served over HTTP: config.json, model.safetensors, tokenizer.json
+  | { kind: 'url'; baseUrl: string; name?: string; draftUrl?: string } // a served folder: config.json, model.safetensors, tokenizer.json (+ a draft model's folder for speculative decoding)
   | { kind: 'files'; files: File[]; name?: string }; // config.json + model.safetensors [+ tokenizer.json, tokenizer_config.json]
 
 export interface SamplingOptions {

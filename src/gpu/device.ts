@@ -104,7 +104,7 @@ export class Gpu {
     const key = Array.from(new Uint32Array(data)).join(',');
     let e = this.uniforms.get(key);
     if (!e) {
-      if (this.uniforms.size > 16384) this.clearCaches();
+      if (this.uniforms.size > 16384) this.forgetCaches(); // not destroyed: an encoder being recorded may use them
       const buffer = this.device.createBuffer({ size: data.byteLength, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
       this.device.queue.writeBuffer(buffer, 0, data);
       e = { key, buffer };
@@ -122,6 +122,13 @@ export class Gpu {
       this.bindGroups.set(key, g);
     }
     return g;
+  }
+
+  /** Drop the caches' references without destroying buffers (safe mid-recording; the GC frees them). */
+  private forgetCaches(): void {
+    this.bindGroups.clear();
+    this.uniforms.clear();
+    this.uniformBytes = 0;
   }
 
   /** Forget cached bind groups and uniforms (after re-packing weights, so stale buffers can be collected). */

@@ -133,4 +133,25 @@ describe('LabEngine in the page', () => {
     expect(engine.recoveries.length).toBe(1);
     await engine.reset();
   });
+
+  it('early exit and speculative decoding run through the engine, lossless where promised, with per-token provenance', async () => {
+    const engine = new LabEngine();
+    await engine.load({ kind: 'files', files: fixtureFiles(35).files });
+    const req = { prompt: [7, 3, 9], sampling: { ...DEFAULT_SAMPLING, maxNewTokens: 16 } };
+    const dense = await engine.generate(req, () => {});
+    await engine.configure({ ...DEFAULT_TECHNIQUES, earlyExit: { enabled: true, threshold: 1.01, minLayer: 1, criterion: 'maxprob' } });
+    const layers: (number | undefined)[] = [];
+    const ee = await engine.generate(req, (ev) => layers.push(ev.exitLayer));
+    expect(ee.outputIds).toEqual(dense.outputIds); // a threshold that never triggers equals the full model
+    expect(layers.every((l) => l === 2)).toBe(true);
+    expect(ee.metrics.early_exit?.avg_layers).toBe(2);
+    await engine.configure({ ...DEFAULT_TECHNIQUES, speculative: { enabled: true, draft: 'self', gamma: 3, selfLayers: 1 } });
+    const kinds: (string | undefined)[] = [];
+    const sp = await engine.generate(req, (ev) => kinds.push(ev.drafted));
+    expect(sp.outputIds).toEqual(dense.outputIds); // greedy speculative decoding is exactly lossless
+    expect(kinds.every((k) => k === 'accepted' || k === 'corrected')).toBe(true);
+    expect(sp.metrics.speculative?.tokens_per_target_forward).toBeGreaterThanOrEqual(1);
+    await expect(engine.configure({ ...DEFAULT_TECHNIQUES, speculative: { enabled: true, draft: 'model', gamma: 3, selfLayers: 1 } })).rejects.toMatchObject({ name: 'TechniqueError' });
+    await engine.reset();
+  });
 });

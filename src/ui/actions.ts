@@ -4,6 +4,8 @@
 import { EngineClient, errorInfo } from '../engine/client';
 import type { ModelSource } from '../engine/types';
 import { parseIds } from './format';
+import { initSessions, noteModelSource, recordGenerate } from './sessions/recording';
+import { beginTokenMarks, noteToken } from './techniques/state';
 import * as S from './state';
 
 export const engine = new EngineClient();
@@ -59,6 +61,7 @@ export async function loadModel(source: ModelSource): Promise<boolean> {
   try {
     const info = await engine.load(source);
     S.model.value = info;
+    noteModelSource(source);
     S.promptMode.value = info.hasTokenizer ? 'text' : 'ids';
     if (!info.hasTokenizer && !/^[\d\s,]+$/.test(S.prompt.value)) S.prompt.value = '1, 2, 3, 4';
     const ms = info.loadMs;
@@ -81,7 +84,12 @@ export function urlSource(url: string): ModelSource {
 }
 
 export function loadEmbedded(folder = S.selectedEmbedded.value): Promise<boolean> {
-  return loadModel(urlSource(`${MODELS_BASE}${folder}/`));
+  const src = urlSource(`${MODELS_BASE}${folder}/`);
+  // a target ships with a draft model (same tokenizer) for speculative decoding: the manifest's 'draft' entry
+  const entry = S.embedded.value.find((m) => m.folder === folder);
+  const draft = S.embedded.value.find((m) => m.role === 'draft');
+  if (src.kind === 'url' && entry?.role === 'target' && draft) src.draftUrl = new URL(`${MODELS_BASE}${draft.folder}/`, location.href).href;
+  return loadModel(src);
 }
 
 /** Picked files (a folder or a multi-pick): keep the top level of a folder pick (skips e.g. onnx/). */
@@ -110,6 +118,7 @@ export async function generate(): Promise<void> {
     return;
   }
   S.clearRun();
+  beginTokenMarks();
   S.error.value = null;
   S.phase.value = 'generating';
   S.statusText.value = 'Generating…';
@@ -120,8 +129,13 @@ export async function generate(): Promise<void> {
   // Token events travel on their own message port: one may arrive after generate() resolved, or out of order.
   let done = false;
   let last = -1;
+  const allTimes: number[] = []; // every token's tMs, late events included: the session records them all
+  const sampling = { ...S.sampling.value };
+  const startedAt = new Date();
   try {
-    const res = await engine.generate({ prompt: promptArg, sampling: { ...S.sampling.value } }, (ev) => {
+    const res = await engine.generate({ prompt: promptArg, sampling }, (ev) => {
+      allTimes[ev.index] = ev.tMs;
+      noteToken(ev); // exit layer / drafted, for the token colouring
       if (done) return;
       const ids = [...S.outputIds.value];
       const times = [...S.tokenTimes.value];
@@ -140,6 +154,7 @@ export async function generate(): Promise<void> {
     S.outputText.value = res.text;
     S.finalMetrics.value = res.metrics;
     S.statusText.value = `Generated ${res.outputIds.length} tokens (stopped by ${res.metrics.stoppedBy})`;
+    void recordGenerate({ prompt: promptArg, sampling, result: res, tokenTimes: allTimes, startedAt });
   } catch (e) {
     fail(e);
   } finally {
@@ -172,6 +187,7 @@ export async function start(): Promise<void> {
   });
   S.phase.value = 'starting';
   const manifest = loadManifest();
+  void initSessions(); // the session list, and the session recorded into before a reload
   try {
     S.probe.value = await engine.init();
   } catch (e) {

@@ -5,12 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { Recorder } from '../../src/gpu/recorder';
-import { parseConfig } from '../../src/model/config';
-import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { GpuModel } from '../../src/model/transformer';
-import { loadWeights } from '../../src/model/weights';
 import { RefModel, refGreedy } from '../../src/ref/forward';
-import { makeLlamaFixture } from '../fixtures/llama';
+import { loadFixture } from '../fixtures/llama';
 import { expectClose, getGpu } from './harness';
 
 const CASES = [
@@ -20,13 +17,7 @@ const CASES = [
   { label: 'Qwen2 q/k/v biases', opts: { seed: 14, qwen2: true } },
 ] as const;
 
-async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]) {
-  const f = makeLlamaFixture(opts);
-  const cfg = parseConfig(f.configJson);
-  const src = bytesSource('model.safetensors', f.safetensors);
-  const weights = await loadWeights(cfg, await readSafetensors(src), src);
-  return { cfg, weights };
-}
+const fixture = loadFixture;
 
 describe('golden: GPU greedy decode equals the CPU reference forward', () => {
   for (const c of CASES) {

@@ -12,8 +12,9 @@ import { GpuModel } from '../../src/model/transformer';
 import { type HostWeights, loadWeights } from '../../src/model/weights';
 import { RefModel, refGreedy } from '../../src/ref/forward';
 import { type PruneSpec, pruneHost } from '../../src/techniques/prune';
-import { applyPruning, type MasterEntry } from '../../src/techniques/sparse-formats';
+import { applyPruning,  } from '../../src/techniques/sparse-formats';
 import { makeLlamaFixture, type LlamaFixtureOptions } from '../fixtures/llama';
+import { masterCopy } from '../../src/engine/techniques';
 import { expectClose, getGpu } from './harness';
 
 async function fixture(opts: LlamaFixtureOptions): Promise<{ cfg: ModelConfig; weights: HostWeights }> {
@@ -23,22 +24,7 @@ async function fixture(opts: LlamaFixtureOptions): Promise<{ cfg: ModelConfig; w
   return { cfg, weights: await loadWeights(cfg, await readSafetensors(src), src) };
 }
 
-/** Dense masters by LinearWeight name, as the engine keeps them. */
-function masters(w: HostWeights): Map<string, MasterEntry> {
-  const m = new Map<string, MasterEntry>();
-  const H = w.finalNorm.length;
-  w.layers.forEach((l, i) => {
-    const add = (name: string, W: Float32Array, bias: Float32Array | null, rows: number) => m.set(`model.layers.${i}.${name}.weight`, { W, bias, rows, cols: W.length / rows });
-    add('self_attn.q_proj', l.q, l.qBias, l.q.length / H);
-    add('self_attn.k_proj', l.k, l.kBias, l.k.length / H);
-    add('self_attn.v_proj', l.v, l.vBias, l.v.length / H);
-    add('self_attn.o_proj', l.o, null, H);
-    add('mlp.gate_proj', l.gate, null, l.gate.length / H);
-    add('mlp.up_proj', l.up, null, l.up.length / H);
-    add('mlp.down_proj', l.down, null, H);
-  });
-  return m;
-}
+const masters = masterCopy;
 
 const spec = (kind: PruneSpec['kind'], sparsity: number, scope: PruneSpec['scope'] = 'layer', attention = true, ffn = true): PruneSpec => ({
   kind, sparsity, scope, targets: { attention, ffn },

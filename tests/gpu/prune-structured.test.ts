@@ -12,9 +12,10 @@ import { parseConfig, type ModelConfig } from '../../src/model/config';
 import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { type HostWeights, loadWeights } from '../../src/model/weights';
 import { RefModel, refGreedy } from '../../src/ref/forward';
-import { LINEAR_KEYS, linearName, type PruneSpec, pruneHost } from '../../src/techniques/prune';
-import { applyPruning, type MasterEntry } from '../../src/techniques/sparse-formats';
+import { type PruneSpec, pruneHost } from '../../src/techniques/prune';
+import { applyPruning,  } from '../../src/techniques/sparse-formats';
 import { makeLlamaFixture, type LlamaFixtureOptions } from '../fixtures/llama';
+import { masterCopy } from '../../src/engine/techniques';
 import { expectClose, getGpu } from './harness';
 
 async function fixture(opts: LlamaFixtureOptions): Promise<{ cfg: ModelConfig; weights: HostWeights }> {
@@ -24,19 +25,7 @@ async function fixture(opts: LlamaFixtureOptions): Promise<{ cfg: ModelConfig; w
   return { cfg, weights: await loadWeights(cfg, await readSafetensors(src), src) };
 }
 
-/** Dense masters by LinearWeight name, as the engine keeps them. */
-function masters(w: HostWeights): Map<string, MasterEntry> {
-  const m = new Map<string, MasterEntry>();
-  const H = w.finalNorm.length;
-  const bias = { q: 'qBias', k: 'kBias', v: 'vBias' } as const;
-  w.layers.forEach((l, i) =>
-    LINEAR_KEYS.forEach((k) => {
-      const rows = k === 'o' || k === 'down' ? H : l[k].length / H;
-      m.set(linearName(i, k), { W: l[k], bias: k in bias ? l[bias[k as keyof typeof bias]] : null, rows, cols: l[k].length / rows });
-    }),
-  );
-  return m;
-}
+const masters = masterCopy;
 
 const spec = (sparsity: number, scope: PruneSpec['scope'] = 'layer', attention = true, ffn = true): PruneSpec => ({
   kind: 'structured', sparsity, scope, targets: { attention, ffn },

@@ -6,24 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { Recorder } from '../../src/gpu/recorder';
-import { parseConfig } from '../../src/model/config';
-import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { GpuModel } from '../../src/model/transformer';
-import { loadWeights } from '../../src/model/weights';
 import { RefModel, refGreedy } from '../../src/ref/forward';
 import { applyPrecision, defaultPlan, dequantizedHostWeights, mastersFromHost, type QuantPlan, specFor } from '../../src/techniques/quant-formats';
 import { pruneHost } from '../../src/techniques/prune';
 import { applyPruning } from '../../src/techniques/sparse-formats';
-import { makeLlamaFixture } from '../fixtures/llama';
+import { loadFixture, makeLlamaFixture } from '../fixtures/llama';
 import { expectClose, getGpu } from './harness';
 
-async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]) {
-  const f = makeLlamaFixture(opts);
-  const cfg = parseConfig(f.configJson);
-  const src = bytesSource('model.safetensors', f.safetensors);
-  const weights = await loadWeights(cfg, await readSafetensors(src), src);
-  return { cfg, weights };
-}
+const fixture = loadFixture;
 
 const g32 = (precision: 'int8' | 'int4' | 'int4z') => ({ precision, groupSize: 32 });
 const CASES: { label: string; opts: Parameters<typeof makeLlamaFixture>[0]; plan: QuantPlan }[] = [

@@ -6,23 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import type { BytesByPurpose } from '../../src/gpu/pool';
-import { parseConfig } from '../../src/model/config';
-import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { GpuModel } from '../../src/model/transformer';
-import { loadWeights } from '../../src/model/weights';
 import { refGreedy } from '../../src/ref/forward';
 import { applyPrecision, defaultPlan, mastersFromHost, precisionUnavailable } from '../../src/techniques/quant-formats';
 import { type Precision, quantize } from '../../src/techniques/quantize';
-import { makeLlamaFixture } from '../fixtures/llama';
+import { loadFixture } from '../fixtures/llama';
 import { getGpu } from './harness';
 
-async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]) {
-  const f = makeLlamaFixture(opts);
-  const cfg = parseConfig(f.configJson);
-  const src = bytesSource('model.safetensors', f.safetensors);
-  const weights = await loadWeights(cfg, await readSafetensors(src), src);
-  return { cfg, weights };
-}
+const fixture = loadFixture;
 
 const sampling = { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 12 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

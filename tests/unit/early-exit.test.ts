@@ -4,22 +4,14 @@
 // a low threshold exits early, and every skipped layer's K/V row equals the CALM propagation rule computed by
 // hand from the exit hidden state.
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/model/config';
-import { bytesSource, readSafetensors } from '../../src/model/safetensors';
-import { loadWeights } from '../../src/model/weights';
 import { refGreedy } from '../../src/ref/forward';
 import { linear } from '../../src/ref/linear';
 import { rmsnorm } from '../../src/ref/norm';
 import { rope, ropeInvFreq } from '../../src/ref/rope';
 import { checkpoints, EarlyExitRef, exitStats, shouldExit } from '../../src/techniques/early-exit';
-import { makeLlamaFixture } from '../fixtures/llama';
+import { loadFixture } from '../fixtures/llama';
 
-async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]) {
-  const f = makeLlamaFixture(opts);
-  const cfg = parseConfig(f.configJson);
-  const src = bytesSource('model.safetensors', f.safetensors);
-  return { cfg, weights: await loadWeights(cfg, await readSafetensors(src), src) };
-}
+const fixture = loadFixture;
 
 describe('early exit: the rule', () => {
   it('checkpoints: minLayer, every k, never the last layer; bad settings throw', () => {

@@ -7,6 +7,13 @@ import { MetricsPanel } from './panels/MetricsPanel';
 import { ModelPanel } from './panels/ModelPanel';
 import { PromptPanel } from './panels/PromptPanel';
 import { SamplingPanel } from './panels/SamplingPanel';
+import { CompareView } from './compare/CompareView';
+import { Nav, view } from './sessions/nav';
+import { SaveBanner, SessionPanel } from './sessions/SessionPanel';
+import { SessionsView } from './sessions/SessionsView';
+import { SideBySide } from './sidebyside/SideBySide';
+import { TechniqueEffects } from './techniques/TokenOutput';
+import { TechniquesPanel } from './techniques/TechniquesPanel';
 import { model, phase, probe } from './state';
 
 function Header() {
@@ -16,6 +23,7 @@ function Header() {
     <header class="top">
       <h1>Efficiency Lab</h1>
       <span class="muted small">small Llama models on hand-written WebGPU kernels</span>
+      <Nav />
       <span class="spacer" />
       <span class="chip" data-testid="header-model">
         {m ? m.name : 'no model'}
@@ -32,20 +40,30 @@ export function App() {
     <div class="app" data-testid="app" data-phase={phase.value}>
       <Header />
       <ErrorBanner />
-      <main class="grid">
+      <SaveBanner />
+      {/* the lab stays mounted (hidden) while another view shows, so its charts and inputs keep their state */}
+      <main class="grid" hidden={view.value !== 'lab'}>
         <div class="col left">
           <ModelPanel />
           <SamplingPanel />
+          <TechniquesPanel />
         </div>
         <div class="col mid">
           <PromptPanel />
+          <TechniqueEffects />
+          <SessionPanel />
         </div>
         <div class="col right">
           <MetricsPanel />
           <MemoryPanel />
           <DevicePanel />
         </div>
+        <div class="col wide">
+          <SideBySide />
+        </div>
       </main>
+      {view.value === 'sessions' && <SessionsView />}
+      {view.value === 'compare' && <CompareView />}
     </div>
   );
 }

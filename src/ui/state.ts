@@ -1,7 +1,7 @@
 // The app's state: plain signals, read by the panels and written by actions.ts. Nothing here talks to the engine.
 
 import { computed, signal } from '@preact/signals';
-import { DEFAULT_SAMPLING, type EngineErrorInfo, type EngineStats, type ModelInfo, type RunMetrics, type SamplingOptions } from '../engine/types';
+import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type EngineErrorInfo, type EngineStats, type ModelInfo, type RunMetrics, type SamplingOptions, type TechniqueSettings } from '../engine/types';
 
 /** The adapter probe as the engine reports it (the UI never imports src/gpu/). */
 export type AdapterProbe = NonNullable<EngineStats['adapter']>;
@@ -36,6 +36,9 @@ export const prompt = signal('ROMEO:\nBut soft, what light');
 /** 'ids': the prompt box holds comma/space-separated token ids (needed for models without a tokenizer). */
 export const promptMode = signal<'text' | 'ids'>('text');
 export const sampling = signal<SamplingOptions>({ ...DEFAULT_SAMPLING, maxNewTokens: 48 });
+/** The technique settings in effect (technique controls write it after engine.configure); every recorded run
+ *  stores it. DEFAULT_TECHNIQUES until a control changes it. */
+export const techniques = signal<TechniqueSettings>(structuredClone(DEFAULT_TECHNIQUES));
 
 /** The current (or last) run's stream. */
 /** The text prompt of the current run, echoed before the output ('' for token-id prompts). */

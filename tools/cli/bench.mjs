@@ -1,17 +1,33 @@
 #!/usr/bin/env node
 // npm run bench -- [--model <folder>] [--prompt "text" | --prompt-ids 1,2,3] [--max-new-tokens 32]
 //                  [--repeats 5] [--warmup 1] [--json]
-// Decode speed of one model on this machine's WebGPU (headless Chromium, the same runner as generate.mjs):
-// greedy generation repeated, printing decode tok/s and ms/token as the median (and min..max) over the repeats.
+// npm run bench -- --suite <name> [--model <folder>] [--engine lab|ort-webgpu|ort-wasm] [--repeat N]
+//                  [--out <file.json>] [--heldout <file.txt>] [--draft <folder>] [--json]
+//
+// Without --suite: decode speed of one model on this machine's WebGPU (headless Chromium, the same runner as
+// generate.mjs): greedy generation repeated, printing decode tok/s and ms/token as the median (and min..max)
+// over the repeats; beside it the weight-reading floor (median ms of one submit of the decode step's GEMVs,
+// src/engine/autotune.ts timeLinearsOnly) and decode ms/token ÷ floor (the issue's target: within 1.5×); the
+// adapter (and whether it is a fallback adapter), its copy-kernel bandwidth and the roofline fraction.
 // Default model: models/lab-target if present, else a small random Llama fixture written to a temp folder.
+//
+// With --suite: runs a suite of src/bench/suites.ts (baseline, precision, sparsity, early-exit, speculative) in
+// the runner page (src/bench/run-suite.ts with LabEngine and the ORT-web baseline), writes the session file
+// (the format the app imports; default test-results/bench/<suite>-<time>.json) and prints the Markdown table.
+// --engine (repeatable, or comma-separated) keeps only those rows; --model overrides the suite's model folder;
+// --heldout is the quality text (default models/heldout.txt); --draft the draft model for speculative rows with
+// draft 'model' (default: the suite's, models/lab-draft for 'speculative'). With --json the last stdout line is
+// {"out": <file>, "runs": <count>, "notes": [...]} instead of the table.
 // A benchmark prints numbers; it never passes or fails on speed.
 
-import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CliError, ROOT, exitWithError, fmt, log, median, startLab, writeFixtureModel } from './harness.mjs';
+import { CliError, ROOT, exitWithError, fmt, loadModule, log, median, startLab, writeFixtureModel } from './harness.mjs';
 
-const USAGE = 'usage: npm run bench -- [--model <folder>] [--prompt "text" | --prompt-ids 1,2,3] [--max-new-tokens 32] [--repeats 5] [--warmup 1] [--json]';
+const USAGE = `usage: npm run bench -- [--model <folder>] [--prompt "text" | --prompt-ids 1,2,3] [--max-new-tokens 32] [--repeats 5] [--warmup 1] [--floor-reps 9] [--json]
+       npm run bench -- --suite <name> [--model <folder>] [--engine lab|ort-webgpu|ort-wasm] [--repeat N] [--out <file.json>] [--heldout <file.txt>] [--draft <folder>] [--json]`;
+const ENGINES = ['lab', 'ort-webgpu', 'ort-wasm'];
 
 function int(v, name, min) {
   const x = Number(v);
@@ -19,29 +35,101 @@ function int(v, name, min) {
   return x;
 }
 
+function parse() {
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        model: { type: 'string' },
+        prompt: { type: 'string' },
+        'prompt-ids': { type: 'string' },
+        'max-new-tokens': { type: 'string', default: '32' },
+        repeats: { type: 'string' },
+        repeat: { type: 'string' },
+        warmup: { type: 'string', default: '1' },
+        'floor-reps': { type: 'string', default: '9' },
+        suite: { type: 'string' },
+        engine: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        heldout: { type: 'string' },
+        draft: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    throw new CliError('UsageError', `${e.message}\n${USAGE}`);
+  }
+}
+
+/** --suite mode: run the suite in the page, write the session, print the table. */
+async function runSuiteCli(a) {
+  const { getSuite } = await loadModule('/src/bench/suites.ts');
+  let suite;
+  try {
+    suite = getSuite(a.suite);
+  } catch (e) {
+    throw new CliError('UsageError', `${e.message}\n${USAGE}`);
+  }
+  for (const k of ['prompt', 'prompt-ids']) if (a[k] !== undefined) throw new CliError('UsageError', `--${k} does not apply to --suite (suites list their prompts)`);
+  const engines = a.engine?.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  for (const e of engines ?? []) if (!ENGINES.includes(e)) throw new CliError('UsageError', `--engine must be one of ${ENGINES.join(', ')} (got ${e})\n${USAGE}`);
+  const repeatArg = a.repeat ?? a.repeats;
+  const repeat = repeatArg !== undefined ? int(repeatArg, 'repeat', 1) : undefined;
+  const model = resolve(a.model ?? join(ROOT, suite.model));
+  if (!existsSync(join(model, 'config.json'))) throw new CliError('ModelLoadError', `${model}: no config.json (a model folder holds config.json, model.safetensors[, tokenizer.json])`);
+  // the draft model for speculative rows: --draft, else the suite's (absent ⇒ the engine refuses those rows)
+  const draftArg = a.draft ?? (suite.draft ? join(ROOT, suite.draft) : null);
+  const draft = draftArg ? resolve(draftArg) : null;
+  if (a.draft && !existsSync(join(draft, 'config.json'))) throw new CliError('UsageError', `--draft ${a.draft}: no config.json there`);
+  const heldout = resolve(a.heldout ?? join(ROOT, 'models', 'heldout.txt'));
+  if (a.heldout && !existsSync(heldout)) throw new CliError('UsageError', `--heldout ${a.heldout}: no such file`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const out = resolve(a.out ?? join(ROOT, 'test-results', 'bench', `${suite.name}-${stamp}.json`));
+  const rel = relative(ROOT, model);
+  const modelLabel = rel && !rel.startsWith('..') ? rel.split('\\').join('/') : model;
+
+  const hasDraft = draft !== null && existsSync(join(draft, 'config.json'));
+  if (draft && !hasDraft) log(`no draft model in ${draft}: speculative rows with draft 'model' will be skipped`);
+  const lab = await startLab({ modelDir: model, draftDir: hasDraft ? draft : null, files: existsSync(heldout) ? { '/__heldout.txt': heldout } : {} });
+  try {
+    const r = await lab.runner('suite', {
+      suite: suite.name,
+      baseUrl: lab.modelUrl,
+      modelLabel,
+      draftUrl: lab.draftUrl,
+      ...(engines?.length ? { engines } : {}),
+      ...(repeat !== undefined ? { repeat } : {}),
+      heldoutUrl: existsSync(heldout) ? `${lab.origin}/__heldout.txt` : null,
+      generator: 'efficiency-lab 0.1.0 (cli bench --suite)',
+    });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, r.json);
+    const runs = JSON.parse(r.json).runs.length;
+    log(`wrote ${out} (${runs} runs)`);
+    if (a.json) process.stdout.write(`${JSON.stringify({ out, runs, notes: r.notes })}\n`);
+    else process.stdout.write(`${r.markdown}\nsession file: ${out}\n`);
+  } finally {
+    await lab.close();
+  }
+}
+
 async function main() {
   let json = process.argv.includes('--json');
   let lab = null;
   let tempDir = null;
   try {
-    let a;
-    try {
-      a = parseArgs({
-        args: process.argv.slice(2),
-        options: {
-          model: { type: 'string' },
-          prompt: { type: 'string' },
-          'prompt-ids': { type: 'string' },
-          'max-new-tokens': { type: 'string', default: '32' },
-          repeats: { type: 'string', default: '5' },
-          warmup: { type: 'string', default: '1' },
-          json: { type: 'boolean', default: false },
-        },
-      }).values;
-    } catch (e) {
-      throw new CliError('UsageError', `${e.message}\n${USAGE}`);
-    }
+    const a = parse();
     json = a.json;
+    if (a.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (a.suite !== undefined) {
+      await runSuiteCli(a);
+      process.exit(0);
+    }
+    for (const k of ['engine', 'out', 'heldout', 'draft']) if (a[k] !== undefined) throw new CliError('UsageError', `--${k} needs --suite\n${USAGE}`);
     let model = a.model ? resolve(a.model) : join(ROOT, 'models', 'lab-target');
     if (!a.model && !existsSync(join(model, 'model.safetensors'))) {
       tempDir = await writeFixtureModel();
@@ -53,12 +141,16 @@ async function main() {
       ? a['prompt-ids'].split(/[\s,]+/).filter(Boolean).map((s) => int(s, 'prompt-ids', 0))
       : a.prompt ?? (hasTokenizer ? 'ROMEO:\nBut soft, what light' : [1, 2, 3, 4, 5, 6, 7, 8]);
     const sampling = { temperature: 0, topK: 0, topP: 1, seed: 1, maxNewTokens: int(a['max-new-tokens'], 'max-new-tokens', 2) };
-    const repeats = int(a.repeats, 'repeats', 1);
+    const repeats = int(a.repeats ?? a.repeat ?? '5', 'repeats', 1);
+    const floorReps = int(a['floor-reps'], 'floor-reps', 1);
     const warmup = int(a.warmup, 'warmup', 0);
 
     lab = await startLab({ modelDir: model });
     const loaded = await lab.runner('load', lab.modelUrl, tempDir ? 'fixture' : model.split(/[\\/]/).filter(Boolean).pop());
     const { runs, stats } = await lab.runner('bench', { prompt, sampling, warmup, repeats });
+    // the weight-reading floor: one submit of the decode step's GEMVs (no attention, norms or sampling)
+    const floor = await lab.runner('floor', floorReps);
+    const cal = floor.stats.calibration;
     const col = (k) => runs.map((r) => r[k]);
     const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
     const out = {
@@ -76,6 +168,17 @@ async function main() {
       ms_per_token_p95: summary(col('ms_per_token_p95')),
       ttft_ms: summary(col('ttft_ms')),
       gpu_bytes: runs.at(-1)?.gpu_bytes,
+      floor_ms: summary(floor.times),
+      floor_reps: floorReps,
+      /** decode ms/token (median p50) ÷ floor ms (median): the issue's target is <= 1.5 */
+      decode_over_floor: median(col('ms_per_token_p50')) / median(floor.times),
+      bytes_per_token: median(col('bytes_per_token')),
+      achieved_gbps: summary(col('achieved_gbps')),
+      copy_gbps: cal?.copyGbps ?? null,
+      dispatch_ms: cal?.dispatchMs ?? null,
+      roofline_fraction: summary(col('roofline_fraction')),
+      bound: runs.at(-1)?.bound,
+      dispatches_per_token: runs.at(-1)?.dispatches_per_token,
     };
     if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else {
@@ -87,6 +190,12 @@ async function main() {
       console.log(line('ms/token p50', out.ms_per_token_p50, 3));
       console.log(line('ms/token p95', out.ms_per_token_p95, 3));
       console.log(line('ttft ms', out.ttft_ms, 2));
+      console.log(line('weight floor ms', out.floor_ms, 3) + `   one submit of the decode step's GEMVs (timeLinearsOnly), ${floorReps} reps`);
+      console.log(`${'decode / floor'.padEnd(18)} ${fmt(out.decode_over_floor, 2).padStart(9)}×  decode ms/token p50 ÷ weight floor (target <= 1.5×)`);
+      console.log(`${'bytes/token'.padEnd(18)} ${fmt(out.bytes_per_token / 1e6, 2).padStart(9)} MB (weights as stored + KV + activations)`);
+      console.log(line('achieved GB/s', out.achieved_gbps, 3));
+      console.log(`${'copy GB/s'.padEnd(18)} ${fmt(out.copy_gbps, 3).padStart(9)}   the adapter's copy-kernel bandwidth (dispatch cost ${fmt(out.dispatch_ms, 4)} ms, ${out.dispatches_per_token} dispatches/token)`);
+      console.log(line('roofline fraction', out.roofline_fraction, 3) + `   bound: ${out.bound}`);
     }
     await lab.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });

@@ -13,30 +13,48 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODEL_PREFIX = '/__model/';
+export const DRAFT_PREFIX = '/__draft/';
 
-const TYPES = { '.json': 'application/json', '.safetensors': 'application/octet-stream', '.txt': 'text/plain' };
+const TYPES = { '.json': 'application/json', '.safetensors': 'application/octet-stream', '.txt': 'text/plain; charset=utf-8' };
 
-/** A Vite plugin serving `dir` read-only under /__model/ (404 for anything missing, never index.html). */
-function serveFolder(dir) {
-  const base = resolve(dir);
+/** A Vite plugin serving each of `folders` (URL prefix → folder) read-only (404 for anything missing, never
+ *  index.html), and each of `files` (URL path → file) at its path. */
+function serveFolders(folders, files = {}) {
+  const send = (res, file) => {
+    const ext = file.slice(file.lastIndexOf('.'));
+    res.setHeader('content-type', TYPES[ext] ?? 'application/octet-stream');
+    res.setHeader('content-length', String(statSync(file).size));
+    res.setHeader('cache-control', 'no-store');
+    createReadStream(file).pipe(res);
+  };
   return {
     name: 'lab-cli-model-folder',
     configureServer(server) {
-      server.middlewares.use(MODEL_PREFIX, (req, res) => {
-        const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
-        const file = resolve(base, rel);
-        if ((file !== base && !file.startsWith(base + sep)) || !existsSync(file) || !statSync(file).isFile()) {
-          res.statusCode = 404;
-          res.setHeader('content-type', 'text/plain');
-          res.end(`not found: ${rel}`);
-          return;
-        }
-        const ext = file.slice(file.lastIndexOf('.'));
-        res.setHeader('content-type', TYPES[ext] ?? 'application/octet-stream');
-        res.setHeader('content-length', String(statSync(file).size));
-        res.setHeader('cache-control', 'no-store');
-        createReadStream(file).pipe(res);
-      });
+      for (const [path, file] of Object.entries(files)) {
+        server.middlewares.use(path, (req, res, next) => {
+          if ((req.url ?? '/').split('?')[0] !== '/') return next();
+          if (!existsSync(file)) {
+            res.statusCode = 404;
+            res.end(`not found: ${file}`);
+            return;
+          }
+          send(res, resolve(file));
+        });
+      }
+      for (const [prefix, dir] of Object.entries(folders)) {
+        const base = resolve(dir);
+        server.middlewares.use(prefix, (req, res) => {
+          const rel = decodeURIComponent((req.url ?? '/').split('?')[0]).replace(/^\/+/, '');
+          const file = resolve(base, rel);
+          if ((file !== base && !file.startsWith(base + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+            res.statusCode = 404;
+            res.setHeader('content-type', 'text/plain');
+            res.end(`not found: ${rel}`);
+            return;
+          }
+          send(res, file);
+        });
+      }
     },
   };
 }
@@ -54,10 +72,12 @@ export class CliError extends Error {
 }
 
 /**
- * Start Vite + Chromium and open the runner page. `modelDir` may be null (nothing served under /__model/).
- * Returns { page, server, runner: (method, ...args) => Promise, close, loadModule }.
+ * Start Vite + Chromium and open the runner page. `modelDir` may be null (nothing served under /__model/);
+ * `draftDir` (a draft model for speculative decoding) is served under /__draft/; `files` maps extra URL paths
+ * to files (e.g. { '/__heldout.txt': 'models/heldout.txt' }).
+ * Returns { page, server, origin, runner: (method, ...args) => Promise, close, modelUrl, draftUrl }.
  */
-export async function startLab({ modelDir = null, onProgress = (m) => log(m) } = {}) {
+export async function startLab({ modelDir = null, draftDir = null, files = {}, onProgress = (m) => log(m) } = {}) {
   if (modelDir && !(existsSync(modelDir) && statSync(modelDir).isDirectory()))
     throw new CliError('ModelLoadError', `${modelDir}: no such folder`);
   const { createServer } = await import('vite');
@@ -67,7 +87,7 @@ export async function startLab({ modelDir = null, onProgress = (m) => log(m) } =
     logLevel: 'error',
     clearScreen: false,
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, open: false },
-    plugins: modelDir ? [serveFolder(modelDir)] : [],
+    plugins: [serveFolders({ ...(modelDir ? { [MODEL_PREFIX]: modelDir } : {}), ...(draftDir ? { [DRAFT_PREFIX]: draftDir } : {}) }, files)],
   });
   let browser = null;
   const close = async () => {
@@ -107,10 +127,21 @@ export async function startLab({ modelDir = null, onProgress = (m) => log(m) } =
       if (r && r.error) throw new CliError(r.error.name, r.error.message);
       return r;
     };
-    return { page, server, origin, runner, close, modelUrl: `${origin}${MODEL_PREFIX}` };
+    return { page, server, origin, runner, close, modelUrl: `${origin}${MODEL_PREFIX}`, draftUrl: draftDir ? `${origin}${DRAFT_PREFIX}` : null };
   } catch (e) {
     await close();
     throw e;
+  }
+}
+
+/** Load a TypeScript module of the repo in Node (Vite's SSR loader), e.g. loadModule('/src/bench/suites.ts'). */
+export async function loadModule(path) {
+  const { createServer } = await import('vite');
+  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', server: { middlewareMode: true, hmr: false, ws: false, watch: null } });
+  try {
+    return await server.ssrLoadModule(path);
+  } finally {
+    await server.close();
   }
 }
 

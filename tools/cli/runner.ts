@@ -2,8 +2,30 @@
 // (tools/cli/harness.mjs). Every method resolves to a plain object; failures resolve to { error: { name, message } }
 // so the typed error's name survives page.evaluate. Progress goes to Node through window.labProgress.
 
+import { OrtBaseline } from '../../src/bench/baselines/ort';
+import { markdownReport } from '../../src/bench/markdown';
+import { runSuite, type SuiteProgress } from '../../src/bench/run-suite';
+import type { EngineKind } from '../../src/bench/schema';
+import { environmentFromProbe, exportJson } from '../../src/bench/session';
+import { getSuite } from '../../src/bench/suites';
+import { timeLinearsOnly } from '../../src/engine/autotune';
 import { LabEngine } from '../../src/engine/engine';
 import type { EngineErrorInfo, GenerateRequest, ModelSource, RunMetrics, SamplingOptions } from '../../src/engine/types';
+
+/** What bench.mjs asks for in --suite mode. */
+export interface SuiteRequest {
+  suite: string;
+  /** The served model folder (/__model/) and its name for RunModel.source (e.g. 'models/lab-target'). */
+  baseUrl: string;
+  modelLabel: string;
+  /** The served draft model folder (/__draft/) for speculative rows with draft 'model', or null. */
+  draftUrl: string | null;
+  engines?: EngineKind[];
+  repeat?: number;
+  /** URL of the held-out text (quality), or null. */
+  heldoutUrl: string | null;
+  generator: string;
+}
 
 type Result<T> = T | { error: EngineErrorInfo };
 
@@ -12,6 +34,10 @@ interface Runner {
   load(baseUrl: string, name?: string): Promise<Result<unknown>>;
   generate(req: GenerateRequest, progressEvery?: number): Promise<Result<unknown>>;
   bench(req: { prompt: string | number[]; sampling: SamplingOptions; warmup: number; repeats: number }): Promise<Result<unknown>>;
+  /** The weight-reading floor: `reps` timed submits of the loaded model's decode-step GEMVs (timeLinearsOnly). */
+  floor(reps: number): Promise<Result<unknown>>;
+  /** Run a suite (src/bench/run-suite.ts): the session as JSON text, the Markdown report and the notes. */
+  suite(req: SuiteRequest): Promise<Result<{ json: string; markdown: string; notes: string[] }>>;
 }
 
 declare global {
@@ -70,4 +96,60 @@ window.labRunner = {
       }
       return { runs, stats: await engine.stats() };
     }),
+
+  floor: (reps) =>
+    guard(async () => {
+      const { gpu, model } = engine.internals();
+      if (!gpu || !model) throw Object.assign(new Error('No model is loaded'), { name: 'NoModelError' });
+      const times = await timeLinearsOnly(gpu, model, reps);
+      return { times, stats: await engine.stats() };
+    }),
+
+  suite: (req) =>
+    guard(async () => {
+      const suite = getSuite(req.suite);
+      const probe = await engine.init();
+      progress(`adapter: ${[probe.vendor, probe.architecture, probe.description].filter(Boolean).join(' / ') || 'unknown'}${probe.isFallback ? ' (fallback, CPU-emulated: timings are not GPU timings)' : ''}`);
+      const notes: string[] = [];
+      let heldoutText: string | undefined;
+      if (req.heldoutUrl) {
+        const res = await fetch(req.heldoutUrl);
+        if (res.ok) heldoutText = await res.text();
+        else notes.push(`held-out text ${req.heldoutUrl}: HTTP ${res.status}`);
+      }
+      let last = 0;
+      const session = await runSuite(engine, suite, {
+        modelSource: {
+          kind: 'url',
+          baseUrl: req.baseUrl,
+          name: req.modelLabel.split('/').filter(Boolean).pop(),
+          ...(req.draftUrl ? { draftUrl: req.draftUrl } : {}),
+        },
+        modelUrl: `${req.baseUrl.replace(/\/?$/, '/')}onnx/model.onnx`,
+        environment: environmentFromProbe(probe, navigator.userAgent),
+        modelLabel: req.modelLabel,
+        generator: req.generator,
+        ...(req.repeat !== undefined ? { repeat: req.repeat } : {}),
+        ...(req.engines ? { engines: req.engines } : {}),
+        ...(heldoutText !== undefined ? { heldoutText } : {}),
+        ort: { create: (url, config, ep, o) => OrtBaseline.create(url, config, ep, o) },
+        onNote: (n) => {
+          notes.push(n);
+          progress(n);
+        },
+        onProgress: (p: SuiteProgress) => {
+          const now = performance.now();
+          if (now - last < 250 && p.label !== 'done') return; // at most 4 lines a second
+          last = now;
+          progress(`[${((100 * p.done) / Math.max(1, p.total)).toFixed(0).padStart(3)}%, eta ${fmtMs(p.etaMs)}] ${p.label}`);
+        },
+      });
+      return { json: exportJson(session), markdown: markdownReport(session, { title: `suite ${suite.name}: ${suite.description}`, notes }), notes };
+    }),
 };
+
+function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}

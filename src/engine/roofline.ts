@@ -8,7 +8,7 @@ import { Recorder } from '../gpu/recorder';
 import { copyVec4 } from '../kernels/copy';
 
 export interface Calibration {
-  /** Copy-kernel bandwidth, GB/s (bytes read + written ÷ time), median of reps. */
+  /** Copy-kernel bandwidth, GB/s (bytes read + written ÷ time), the best of reps: a ceiling, so a busy moment does not lower it. */
   copyGbps: number;
   /** Fixed cost of one dispatch in a submit, ms (slope of no-op dispatch count vs time). */
   dispatchMs: number;
@@ -17,7 +17,7 @@ export interface Calibration {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function timeSubmit(gpu: Gpu, encode: (rec: Recorder) => void, reps: number): Promise<number> {
+async function timeSubmit(gpu: Gpu, encode: (rec: Recorder) => void, reps: number, pick: (xs: number[]) => number = median): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i <= reps; i++) {
     const rec = new Recorder(gpu);
@@ -27,17 +27,17 @@ async function timeSubmit(gpu: Gpu, encode: (rec: Recorder) => void, reps: numbe
     await gpu.sync();
     if (i > 0) times.push(performance.now() - t0);
   }
-  return median(times);
+  return pick(times);
 }
 
 /** Measure copy bandwidth on `mb` MiB (capped by the binding limit) and the per-dispatch cost. */
-export async function calibrate(gpu: Gpu, mb = 32, reps = 5): Promise<Calibration> {
+export async function calibrate(gpu: Gpu, mb = 32, reps = 9): Promise<Calibration> {
   const maxBytes = Math.min(gpu.device.limits.maxStorageBufferBindingSize, mb << 20);
   const n = Math.floor(maxBytes / 16);
   const src = gpu.pool.alloc('roofline.src', [n * 4], 'f32', 'staging');
   const dst = gpu.pool.alloc('roofline.dst', [n * 4], 'f32', 'staging');
   try {
-    const ms = await timeSubmit(gpu, (rec) => rec.run(copyVec4, { n }, { src, dst }, { n }), reps);
+    const ms = await timeSubmit(gpu, (rec) => rec.run(copyVec4, { n }, { src, dst }, { n }), reps, (xs) => Math.min(...xs));
     const one = await timeSubmit(gpu, (rec) => rec.run(copyVec4, { n: 1, noop: true }, { src, dst }, { n: 1 }), reps);
     const many = await timeSubmit(gpu, (rec) => { for (let i = 0; i < 101; i++) rec.run(copyVec4, { n: 1, noop: true }, { src, dst }, { n: 1 }); }, reps);
     return { copyGbps: (2 * n * 16) / (ms * 1e6), dispatchMs: Math.max(0, (many - one) / 100), bytes: 2 * n * 16 };

@@ -77,7 +77,7 @@ export interface RunMetrics {
   /** GPU ns per kernel family summed over the profiled decode steps, when profiling ran. */
   kernelNs?: Record<string, number>;
   stoppedBy: 'length' | 'eos' | 'abort' | 'context';
-  /** Early exit: mean layers run per token, and how many tokens left at each layer (index 0 = layer 1). */
+  /** Early exit: mean layers run per token; histogram[c] = decoded tokens that ran c layers (index 0 unused). */
   early_exit?: { avg_layers: number; histogram: number[] };
   /** Speculative decoding: fraction of drafted tokens accepted, and tokens produced per target forward. */
   speculative?: { acceptance_rate: number; tokens_per_target_forward: number; gamma: number };

@@ -1,15 +1,13 @@
-// Live per-token latency chart (uPlot): x = decoded token index, y = ms for that token.
+// Live per-token latency chart (uPlot): x = decoded token index, y = ms for that token. It shows the last few
+// runs side by side with markers where the technique settings switched (src/ui/techniques/timeline.ts).
 import { useSignalEffect } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { tokenGaps } from '../format';
-import { finalMetrics, tokenTimes } from '../state';
+import { switchMarkers, timeline } from '../techniques/timeline';
 
 function chartData(): uPlot.AlignedData {
-  const fin = finalMetrics.value;
-  const gaps = fin && fin.tokenMs.length ? fin.tokenMs : tokenGaps(tokenTimes.value);
-  return [gaps.map((_, i) => i + 1), gaps];
+  return timeline.value.data;
 }
 
 export function LatencyChart() {
@@ -29,6 +27,7 @@ export function LatencyChart() {
         { label: 'ms', size: 44, labelSize: 16, font: '11px system-ui', labelFont: '11px system-ui' },
       ],
       series: [{}, { label: 'ms/token', stroke: '#2563eb', width: 1.5, points: { show: true, size: 4 } }],
+      plugins: [switchMarkers()],
     };
     plot.current = new uPlot(opts, chartData(), el);
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 150 }));

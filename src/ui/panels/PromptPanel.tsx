@@ -1,6 +1,7 @@
 // Prompt box, Generate / Stop, and the streaming output (text and token ids).
 import { generate, stop } from '../actions';
-import { model, outputIds, outputText, phase, prompt, promptIds, promptMode, runPrompt, statusText } from '../state';
+import { model, outputIds, phase, prompt, promptIds, promptMode, runPrompt, statusText } from '../state';
+import { TokenOutput } from '../techniques/TokenOutput';
 
 export function PromptPanel() {
   const p = phase.value;
@@ -49,7 +50,9 @@ export function PromptPanel() {
         <span class="prompt-echo" data-testid="prompt-echo">
           {runPrompt.value}
         </span>
-        <span data-testid="output-text">{outputText.value}</span>
+        <span data-testid="output-text">
+          <TokenOutput />
+        </span>
       </pre>
       <details class="ids">
         <summary>

@@ -23,12 +23,29 @@ function copyModels(): Plugin {
   };
 }
 
+/** Dev server only: Vite injects each imported stylesheet as a <style> element, which index.html's CSP
+ *  (style-src 'self') would block; allow inline styles there. `vite build` keeps the strict policy. See
+ *  docs/RELIABILITY.md. */
+function devCspStyles(): Plugin {
+  return {
+    name: 'lab-dev-csp-styles',
+    apply: 'serve',
+    transformIndexHtml: (html) => html.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';"),
+  };
+}
+
 export default defineConfig({
   publicDir: false,
-  plugins: [copyModels()],
+  plugins: [copyModels(), devCspStyles()],
   server: { host: '127.0.0.1', port: 5173, fs: { allow: ['.'] } },
   preview: { host: '127.0.0.1', port: 4173 },
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  // Pre-bundle every dependency up front, the worker's included: a dependency discovered at run time makes Vite
+  // re-optimise and reload, and a module worker that was loading then fails (seen on a fresh clone's first run).
+  optimizeDeps: {
+    exclude: ['onnxruntime-web'],
+    entries: ['index.html', 'src/engine/worker.ts', 'tools/cli/runner.html'],
+    include: ['comlink', 'idb', '@huggingface/tokenizers', 'preact', 'preact/hooks', 'preact/jsx-runtime', '@preact/signals', 'uplot'],
+  },
   build: { target: 'es2022', sourcemap: true },
 });

@@ -217,6 +217,7 @@ export class LabEngine implements Engine {
           ...roof,
           dispatches_per_token: r.dispatchesPerToken,
           kernelNs: req.profile ? r.kernelNs : undefined,
+          kernel_steps: req.profile ? (r.profiledSteps ?? Math.max(1, r.ids.length - 1)) : undefined,
           stoppedBy: r.stoppedBy,
           early_exit: dyn.exitLayers ? { avg_layers: dyn.avgLayers ?? 0, histogram: dyn.exitHistogram ?? [] } : undefined,
           speculative:

@@ -36,6 +36,8 @@ export interface LoopResult {
   kernelNs: Record<string, number>;
   /** Dispatches encoded for one decode step. */
   dispatchesPerToken: number;
+  /** Decode steps whose kernels were timed (the profiler skips a step while the previous one is being read). */
+  profiledSteps?: number;
 }
 
 /** Encode "pick the next id from logits" (argmax at temperature 0, else the seeded sampler). */
@@ -110,7 +112,7 @@ export async function generateLoop(gpu: Gpu, model: GpuModel, promptIds: number[
     if (tokenMs.length > 2) tokenMs.pop();
     await gpu.sync(); // the speculative next step may still run
     for (const m of await Promise.all(profiles)) for (const [k, v] of m) kernelNs[k] = (kernelNs[k] ?? 0) + v;
-    return { ids: out, ttftMs, tokenMs, stoppedBy, kernelNs, dispatchesPerToken };
+    return { ids: out, ttftMs, tokenMs, stoppedBy, kernelNs, dispatchesPerToken, profiledSteps: profiles.length };
   } finally {
     for (const t of [ids, logits, ...slots]) pool.release(t);
   }

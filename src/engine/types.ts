@@ -76,6 +76,8 @@ export interface RunMetrics {
   dispatches_per_token: number;
   /** GPU ns per kernel family summed over the profiled decode steps, when profiling ran. */
   kernelNs?: Record<string, number>;
+  /** How many decode steps kernelNs sums over. */
+  kernel_steps?: number;
   stoppedBy: 'length' | 'eos' | 'abort' | 'context';
   /** Early exit: mean layers run per token; histogram[c] = decoded tokens that ran c layers (index 0 unused). */
   early_exit?: { avg_layers: number; histogram: number[] };

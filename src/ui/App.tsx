@@ -2,6 +2,7 @@
 // GPU memory and the device on the right. All state lives in ./state; all engine calls in ./actions.
 import { DevicePanel } from './panels/DevicePanel';
 import { ErrorBanner } from './panels/ErrorBanner';
+import { KernelProfile } from './panels/KernelProfile';
 import { MemoryPanel } from './panels/MemoryPanel';
 import { MetricsPanel } from './panels/MetricsPanel';
 import { ModelPanel } from './panels/ModelPanel';
@@ -56,6 +57,7 @@ export function App() {
         <div class="col right">
           <MetricsPanel />
           <MemoryPanel />
+          <KernelProfile />
           <DevicePanel />
         </div>
         <div class="col wide">

@@ -7,6 +7,7 @@ import { parseIds } from './format';
 import { initSessions, noteModelSource, recordGenerate } from './sessions/recording';
 import { beginTokenMarks, noteToken } from './techniques/state';
 import * as S from './state';
+import { profileKernels } from './panels/KernelProfile';
 
 export const engine = new EngineClient();
 
@@ -133,7 +134,7 @@ export async function generate(): Promise<void> {
   const sampling = { ...S.sampling.value };
   const startedAt = new Date();
   try {
-    const res = await engine.generate({ prompt: promptArg, sampling }, (ev) => {
+    const res = await engine.generate({ prompt: promptArg, sampling, profile: profileKernels.value }, (ev) => {
       allTimes[ev.index] = ev.tMs;
       noteToken(ev); // exit layer / drafted, for the token colouring
       if (done) return;

@@ -3,6 +3,10 @@
 // ("SafetensorsError", "DeviceLostError", ...). If the worker dies (an 'error' event: a failed module load or an
 // uncaught exception), every pending call is rejected with a WorkerCrashedError and a fresh worker is started; the
 // model must then be loaded again.
+// A worker can also stop without any event (it closed itself, or was killed): no message ever comes back. Each
+// worker gets a unique name; a worker that holds a Web Lock of that name for its lifetime (one line in worker.ts:
+// `navigator.locks.request(self.name, () => new Promise(() => {}))`) lets the client notice: the client queues for
+// the same lock, which it is granted exactly when the worker is gone. Workers without that lock are not watched.
 
 import * as Comlink from 'comlink';
 import type { AdapterProbe } from '../gpu/device';
@@ -50,9 +54,12 @@ interface Pending {
   reject: (e: EngineError) => void;
 }
 
-export type WorkerFactory = () => Worker;
+/** Makes a worker; `name` is unique per worker (the name of its liveness lock, see the header). */
+export type WorkerFactory = (name: string) => Worker;
 
-const defaultWorker: WorkerFactory = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'lab-engine' });
+const defaultWorker: WorkerFactory = (name) => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name });
+
+let workerSeq = 0;
 
 /** More restarts than this within 30 s and the client gives up (see `restart`). */
 const MAX_RESTARTS_PER_30S = 3;
@@ -60,6 +67,9 @@ const MAX_RESTARTS_PER_30S = 3;
 export class EngineClient implements Engine {
   private worker!: Worker;
   private remote!: Comlink.Remote<Engine>;
+  /** The current worker's name, liveness watch (aborted when the client stops the worker itself), and whether
+   *  the watch was set up (after the worker's first answer). */
+  private life!: { name: string; unwatch: AbortController; checked: boolean };
   private pending = new Set<Pending>();
   private restartListeners = new Set<(why: EngineErrorInfo) => void>();
   private restartTimes: number[] = [];
@@ -145,7 +155,8 @@ export class EngineClient implements Engine {
   }
 
   private start(): void {
-    const worker = this.makeWorker();
+    const name = `lab-engine-${++workerSeq}-${Math.random().toString(36).slice(2, 10)}`;
+    const worker = this.makeWorker(name);
     worker.addEventListener('error', (ev) => {
       ev.preventDefault();
       if (worker !== this.worker) return; // an old worker's last words
@@ -158,9 +169,30 @@ export class EngineClient implements Engine {
     });
     this.worker = worker;
     this.remote = Comlink.wrap<Engine>(worker);
+    this.life = { name, unwatch: new AbortController(), checked: false };
+  }
+
+  /** After the worker's first answer: if it holds its liveness lock, queue for the lock (granted when it is gone). */
+  private async watch(life: EngineClient['life']): Promise<void> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    const { signal } = life.unwatch;
+    if (!locks) return;
+    try {
+      const held = (await locks.query()).held ?? [];
+      if (!held.some((l) => l.name === life.name) || signal.aborted) return; // a worker without the lock: not watched
+      await locks.request(life.name, { signal }, () => undefined);
+    } catch {
+      return; // aborted: the client stopped this worker itself
+    }
+    if (life !== this.life || signal.aborted) return;
+    this.restart({
+      name: 'WorkerCrashedError',
+      message: 'The engine worker stopped without reporting an error (it was closed or killed). It was restarted: load a model again.',
+    });
   }
 
   private stop(): void {
+    this.life.unwatch.abort();
     try {
       this.remote[Comlink.releaseProxy]();
     } catch {
@@ -172,6 +204,7 @@ export class EngineClient implements Engine {
   /** Run one remote call; it settles when the worker answers or when the worker dies (never hangs on a dead one). */
   private call<T>(fn: (r: Comlink.Remote<Engine>) => Promise<T>): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
+    const life = this.life;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { reject };
       this.pending.add(p);
@@ -183,11 +216,18 @@ export class EngineClient implements Engine {
         reject(asEngineError(e));
         return;
       }
+      const answered = () => {
+        if (life.checked || life !== this.life) return;
+        life.checked = true; // the worker's script ran: its liveness lock (if it takes one) is held by now
+        void this.watch(life);
+      };
       promise.then(
         (v) => {
+          answered();
           if (this.pending.delete(p)) resolve(v);
         },
         (e) => {
+          answered();
           if (this.pending.delete(p)) reject(asEngineError(e));
         },
       );

@@ -59,7 +59,15 @@ export class LabEngine implements Engine {
   /** Serialises generate/configure/evaluate so no token ever mixes old and new weights. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  async init(): Promise<AdapterProbe> {
+  private initing: Promise<AdapterProbe> | null = null;
+
+  /** Probe the adapter and create the device once (concurrent calls share the same attempt). */
+  init(): Promise<AdapterProbe> {
+    this.initing ??= this.initNow().finally(() => (this.initing = null));
+    return this.initing;
+  }
+
+  private async initNow(): Promise<AdapterProbe> {
     if (!this.gpu || this.gpu.isLost) {
       this.gpu = await acquireGpu();
       const key = adapterKey(this.gpu.probe);

@@ -7,6 +7,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const port = Number(process.argv[2] ?? 5179);
 const server = await createServer({
   root,
+  cacheDir: `${root}node_modules/.vite-e2e`, // its own dependency cache: the CLIs' servers must not re-optimise it mid-run
   configFile: `${root}vite.config.ts`,
   clearScreen: false,
   server: { host: '127.0.0.1', port, strictPort: true, hmr: false },

@@ -19,7 +19,7 @@ if (!(cases > 0) || !Number.isInteger(seed)) {
   process.exit(2);
 }
 const { createServer } = await import('vite');
-const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
+const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), cacheDir: join(ROOT, 'node_modules/.vite-cli'), logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
 try {
   const { runFuzz, CASE_MS } = await server.ssrLoadModule('/tools/fuzz/run.ts');
   const tokenizerJson = JSON.parse(readFileSync(join(ROOT, 'models/lab-target/tokenizer.json'), 'utf8'));

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODEL_PREFIX = '/__model/';
+/** The CLIs' own Vite dependency cache: sharing one with the dev/e2e server makes each re-optimise the other's. */
+export const CLI_CACHE = join(ROOT, 'node_modules/.vite-cli');
 export const DRAFT_PREFIX = '/__draft/';
 
 const TYPES = { '.json': 'application/json', '.safetensors': 'application/octet-stream', '.txt': 'text/plain; charset=utf-8' };
@@ -82,6 +84,7 @@ export async function startLab({ modelDir = null, draftDir = null, files = {}, o
     throw new CliError('ModelLoadError', `${modelDir}: no such folder`);
   const { createServer } = await import('vite');
   const server = await createServer({
+    cacheDir: CLI_CACHE,
     root: ROOT,
     configFile: join(ROOT, 'vite.config.ts'),
     logLevel: 'error',
@@ -137,7 +140,7 @@ export async function startLab({ modelDir = null, draftDir = null, files = {}, o
 /** Load a TypeScript module of the repo in Node (Vite's SSR loader), e.g. loadModule('/src/bench/suites.ts'). */
 export async function loadModule(path) {
   const { createServer } = await import('vite');
-  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', server: { middlewareMode: true, hmr: false, ws: false, watch: null } });
+  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), cacheDir: CLI_CACHE, logLevel: 'error', server: { middlewareMode: true, hmr: false, ws: false, watch: null } });
   try {
     return await server.ssrLoadModule(path);
   } finally {
@@ -148,7 +151,7 @@ export async function loadModule(path) {
 /** Write a small random Llama fixture (tests/fixtures/llama.ts, loaded through Vite) into a temp folder. */
 export async function writeFixtureModel(opts = {}) {
   const { createServer } = await import('vite');
-  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
+  const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), cacheDir: CLI_CACHE, logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
   try {
     const { makeLlamaFixture } = await server.ssrLoadModule('/tests/fixtures/llama.ts');
     const { configJson, safetensors } = makeLlamaFixture({ seed: 1, vocabSize: 1024, maxSeq: 512, ...opts });

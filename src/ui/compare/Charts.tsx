@@ -11,7 +11,7 @@ const HEIGHT = 240;
 const FONT = '11px system-ui';
 /** Tick labels that stay short: 950, 12.5k, 29.6M. */
 const compact = (v: number) => (Math.abs(v) >= 1e6 ? `${fmtNum(v / 1e6)}M` : Math.abs(v) >= 1e4 ? `${fmtNum(v / 1e3)}k` : fmtNum(v, 4));
-const axis = (label: string, size = 44): uPlot.Axis => ({
+export const axis = (label: string, size = 44): uPlot.Axis => ({
   label,
   size,
   labelSize: 18,
@@ -23,7 +23,7 @@ const axis = (label: string, size = 44): uPlot.Axis => ({
 });
 
 /** A uPlot chart that fills its box's width and is rebuilt when options or data change. */
-function UPlotChart({ options, data, testId }: { options: Omit<uPlot.Options, 'width' | 'height'>; data: uPlot.AlignedData; testId: string }) {
+export function UPlotChart({ options, data, testId }: { options: Omit<uPlot.Options, 'width' | 'height'>; data: uPlot.AlignedData; testId: string }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current!;

@@ -3,6 +3,7 @@
 // Pareto front. Charts: uPlot for the CDF and the scatter; plain CSS bars for the bar charts (see Bars.tsx).
 import { DecodeBars, MemoryBars, QualityBars } from './Bars';
 import { CdfChart, ParetoChart } from './Charts';
+import { SparsityChart } from './SparsityChart';
 import { MetricTable } from './MetricTable';
 import { picked, RunPicker } from './RunPicker';
 
@@ -37,6 +38,7 @@ export function CompareView() {
               <QualityBars picked={runs} />
               <CdfChart picked={runs} />
               <ParetoChart picked={runs} />
+              <SparsityChart picked={runs} />
             </div>
           </>
         )}

@@ -57,7 +57,9 @@ export function SparsityChart({ picked }: { picked: Picked[] }) {
       ctx.stroke();
       ctx.fillStyle = '#ea580c';
       ctx.font = '11px system-ui';
-      ctx.fillText(`faster than dense from ${Math.round(100 * crossover)}%`, x + 4, u.bbox.top + 12);
+      const left = x > u.bbox.left + 0.6 * u.bbox.width; // near the right edge: label on the line's left
+      ctx.textAlign = left ? 'right' : 'left';
+      ctx.fillText(`faster than dense from ${Math.round(100 * crossover)}%`, left ? x - 6 : x + 6, u.bbox.top + 12);
       ctx.restore();
     };
     const options: Omit<uPlot.Options, 'width' | 'height'> = {

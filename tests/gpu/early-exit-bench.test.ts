@@ -16,23 +16,7 @@ import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { Recorder } from '../../src/gpu/recorder';
 import type { EarlyExitRule } from '../../src/techniques/early-exit';
 
-const RUN = Boolean(import.meta.env.VITE_LAB_BENCH);
-const BASE = '/models/lab-target';
-const NEW = 48;
-const msPerToken = (r: LoopResult) => r.tokenMs.reduce((a, b) => a + b, 0) / r.tokenMs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-/** Whether a served file exists (the dev server answers a missing path with its HTML page and status 200). */
-const present = async (url: string) => {
-  const r = await fetch(url, { method: 'HEAD' });
-  return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
-};
-
-/** Three prompts: the reference prompt and two 16-token windows of the held-out text. */
-async function prompts(): Promise<number[][]> {
-  const ref = (await (await fetch(`${BASE}/reference.json`)).json()) as { prompt_ids: number[] };
-  const held = new Uint16Array(await (await fetch('/models/heldout.ids.bin')).arrayBuffer());
-  return [ref.prompt_ids, Array.from(held.subarray(1000, 1016)), Array.from(held.subarray(20000, 20016))];
-}
+import { BASE, median, msPerToken, NEW, present, prompts, RUN_BENCH as RUN } from './bench-common';
 
 describe.skipIf(!RUN)('early exit on lab-target (measurement; VITE_LAB_BENCH=1)', () => {
   it('sync cost, check cost, thresholds', async () => {

@@ -3,12 +3,11 @@
 // Tolerance: norm-relative 1e-5 (f32 sums of at most cols/2 products, like the dense kernels).
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/device';
-import { Recorder } from '../../src/gpu/recorder';
 import { gemv24, type Linear24Entry, pack24, uniforms24 } from '../../src/kernels/gemv-24';
 import { linear } from '../../src/ref/linear';
 import { mulberry32, randint, randn } from '../../src/ref/random';
 import { applyMask, nmMask } from '../../src/techniques/prune';
-import { expectClose, getGpu, poison } from './harness';
+import { expectClose, getGpu, runLinearKernel } from './harness';
 
 describe('gemv_24 (2:4 sparse) vs dense linear on the masked matrix', () => {
   let gpu: Gpu;
@@ -38,21 +37,13 @@ describe('gemv_24 (2:4 sparse) vs dense linear on the masked matrix', () => {
           const x = randn(n * cols, cols + 1);
           const b = randn(rows, rows + 2);
           const y0 = randn(n * rows, rows + 3);
-          const t = {
+          const weights = {
             vals: gpu.pool.fromArray('vals', [p.vals.length], p.vals, 'weights'),
             idx: gpu.pool.fromArray('idx', [p.idx.length], p.idx, 'weights'),
-            x: gpu.pool.fromArray('x', [n, cols], x, 'activations'),
-            b: gpu.pool.fromArray('b', [rows], b, 'weights'),
-            y: gpu.pool.alloc('y', [n, rows], 'f32', 'activations'),
           };
-          if (accumulate) gpu.pool.write(t.y, y0);
-          else poison(gpu, t.y);
-          const rec = new Recorder(gpu);
-          rec.run(gemv24, { n, rows, cols, bias, accumulate, force }, t, uniforms24(n, rows, cols));
-          rec.submit();
-          const got = await gpu.pool.readF32(t.y);
+          const io = { n, rows, cols, x, b, y0, accumulate };
+          const got = await runLinearKernel(gpu, gemv24, { n, rows, cols, bias, accumulate, force }, weights, io, uniforms24(n, rows, cols));
           expectClose(got, linear(W, x, rows, cols, n, bias ? b : null, accumulate ? y0 : null), 1e-5, `gemv_24 ${force}`);
-          for (const v of Object.values(t)) gpu.pool.release(v);
         });
       }
     }

@@ -4,12 +4,11 @@
 // Tolerance: norm-relative 1e-5 (f32 sums of at most cols products, like the dense kernels).
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/device';
-import { Recorder } from '../../src/gpu/recorder';
 import { gemvSparse, packSell, uniformsSparse } from '../../src/kernels/gemv-sparse';
 import { linear } from '../../src/ref/linear';
 import { mulberry32, randint, randn } from '../../src/ref/random';
 import { applyMask, magnitudeMask } from '../../src/techniques/prune';
-import { expectClose, getGpu, poison } from './harness';
+import { expectClose, getGpu, runLinearKernel } from './harness';
 
 describe('gemv_sparse (SELL-16-σ) vs dense linear on the masked matrix', () => {
   let gpu: Gpu;
@@ -38,25 +37,17 @@ describe('gemv_sparse (SELL-16-σ) vs dense linear on the masked matrix', () => 
           const x = randn(n * cols, cols + 1);
           const b = randn(rows, rows + 2);
           const y0 = randn(n * rows, rows + 3);
-          const t = {
+          const weights = {
             vals: gpu.pool.fromArray('vals', [p.vals.length], p.vals, 'weights'),
             cix: gpu.pool.fromArray('cix', [p.cix.length], p.cix, 'weights'),
             chunk: gpu.pool.fromArray('chunk', [p.chunk.length], p.chunk, 'weights'),
             perm: gpu.pool.fromArray('perm', [p.perm.length], p.perm, 'weights'),
-            x: gpu.pool.fromArray('x', [n, cols], x, 'activations'),
-            b: gpu.pool.fromArray('b', [rows], b, 'weights'),
-            y: gpu.pool.alloc('y', [n, rows], 'f32', 'activations'),
           };
-          if (accumulate) gpu.pool.write(t.y, y0);
-          else poison(gpu, t.y);
-          const rec = new Recorder(gpu);
-          rec.run(gemvSparse, { n, rows, cols, bias, accumulate, force }, t, uniformsSparse(n, rows, cols));
-          rec.submit();
-          const got = await gpu.pool.readF32(t.y);
+          const io = { n, rows, cols, x, b, y0, accumulate };
+          const got = await runLinearKernel(gpu, gemvSparse, { n, rows, cols, bias, accumulate, force }, weights, io, uniformsSparse(n, rows, cols));
           const want = linear(W, x, rows, cols, n, bias ? b : null, accumulate ? y0 : null);
           if (s === 1 && !bias) expectClose(got, new Float64Array(n * rows), 0, 'all pruned'); // exact zeros
           else expectClose(got, want, 1e-5, `gemv_sparse ${force}`);
-          for (const v of Object.values(t)) gpu.pool.release(v);
         });
       }
     }

@@ -2,6 +2,8 @@
 // test file, poisoned outputs, and a norm-relative comparison with a stated tolerance.
 import { afterAll, afterEach, expect } from 'vitest';
 import { acquireGpu, type Gpu } from '../../src/gpu/device';
+import type { KernelSpec, Variant } from '../../src/gpu/kernel';
+import { Recorder } from '../../src/gpu/recorder';
 import type { GpuTensor } from '../../src/gpu/tensor';
 
 let gpuPromise: Promise<Gpu> | null = null;
@@ -51,4 +53,32 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   expect(actual.length, `${what} length`).toBe(expected.length);
   const e = relErr(actual, expected);
   expect(e, `${what} relative error ${e.toExponential(2)} > ${tol}`).toBeLessThanOrEqual(tol);
+}
+
+/**
+ * Run a linear-layer kernel with packed weights: x (n, cols), bias b (rows), y (n, rows) — y starts as y0 when
+ * accumulating, poisoned otherwise. Releases every tensor (the packed weights included) and returns y.
+ */
+export async function runLinearKernel<S, V extends Variant>(
+  gpu: Gpu,
+  spec: KernelSpec<S, V>,
+  shape: S,
+  weights: Record<string, GpuTensor>,
+  io: { n: number; rows: number; cols: number; x: Float32Array; b: Float32Array; y0: Float32Array; accumulate: boolean },
+  uniforms: Record<string, number>,
+): Promise<Float32Array> {
+  const t = {
+    ...weights,
+    x: gpu.pool.fromArray('x', [io.n, io.cols], io.x, 'activations'),
+    b: gpu.pool.fromArray('b', [io.rows], io.b, 'weights'),
+    y: gpu.pool.alloc('y', [io.n, io.rows], 'f32', 'activations'),
+  };
+  if (io.accumulate) gpu.pool.write(t.y, io.y0);
+  else poison(gpu, t.y);
+  const rec = new Recorder(gpu);
+  rec.run(spec, shape, t, uniforms);
+  rec.submit();
+  const got = await gpu.pool.readF32(t.y);
+  for (const v of Object.values(t)) gpu.pool.release(v);
+  return got;
 }

@@ -9,28 +9,13 @@
 import { describe, expect, it } from 'vitest';
 import { type Draft, generateSpeculative } from '../../src/engine/dynamic';
 import { LabEngine } from '../../src/engine/engine';
-import { generateLoop, type LoopResult } from '../../src/engine/generate';
+import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { Recorder } from '../../src/gpu/recorder';
 import { loadModel } from '../../src/model/source';
 import { GpuModel } from '../../src/model/transformer';
 
-const RUN = Boolean(import.meta.env.VITE_LAB_BENCH);
-const BASE = '/models/lab-target';
-const NEW = 48;
-const msPerToken = (r: LoopResult) => r.tokenMs.reduce((a, b) => a + b, 0) / r.tokenMs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-/** Whether a served file exists (the dev server answers a missing path with its HTML page and status 200). */
-const present = async (url: string) => {
-  const r = await fetch(url, { method: 'HEAD' });
-  return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
-};
-
-async function prompts(): Promise<number[][]> {
-  const ref = (await (await fetch(`${BASE}/reference.json`)).json()) as { prompt_ids: number[] };
-  const held = new Uint16Array(await (await fetch('/models/heldout.ids.bin')).arrayBuffer());
-  return [ref.prompt_ids, Array.from(held.subarray(1000, 1016)), Array.from(held.subarray(20000, 20016))];
-}
+import { BASE, median, msPerToken, NEW, present, prompts, RUN_BENCH as RUN } from './bench-common';
 
 describe.skipIf(!RUN)('speculative decoding on lab-target (measurement; VITE_LAB_BENCH=1)', () => {
   it('speed-up and acceptance, temperature 0', async () => {

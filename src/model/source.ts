@@ -7,7 +7,7 @@ import type { ModelSource } from '../engine/types';
 import { parseConfig, type ModelConfig } from './config';
 import { ModelLoadError, TokenizerError } from './errors';
 import { bytesSource, fileSource, readSafetensors, type ByteSource } from './safetensors';
-import { LabTokenizer } from './tokenizer';
+import { LabTokenizer, type TextTokenizer } from './tokenizer';
 import { loadWeights, type HostWeights } from './weights';
 
 export interface LoadedModel {
@@ -15,7 +15,7 @@ export interface LoadedModel {
   config: ModelConfig;
   rawConfig: Record<string, unknown>;
   weights: HostWeights;
-  tokenizer: LabTokenizer | null;
+  tokenizer: TextTokenizer | null;
   /** Size of model.safetensors in bytes. */
   weightFileBytes: number;
   /** Milliseconds: getting the bytes, then parsing them into weights and tokenizer. A picked file's tensors are
@@ -45,7 +45,7 @@ export async function loadModel(source: ModelSource): Promise<LoadedModel> {
 
   const st = await readSafetensors(weightsSrc);
   const weights = await loadWeights(config, st, weightsSrc);
-  let tokenizer: LabTokenizer | null = null;
+  let tokenizer: TextTokenizer | null = null;
   if (tokBytes) {
     const tj = parseJson(tokBytes, (m) => new TokenizerError(m, TOKENIZER));
     const tc = tokCfgBytes ? parseJson(tokCfgBytes, (m) => new TokenizerError(m, TOKENIZER_CONFIG)) : null;

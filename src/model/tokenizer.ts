@@ -8,7 +8,20 @@ import { TokenizerError } from './errors';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export class LabTokenizer {
+/** What the engine needs of a tokenizer. LabTokenizer (tokenizer.json) implements it; other model formats
+ *  (GGUF vocabularies, llama2.c's tokenizer.bin) bring their own implementations. */
+export interface TextTokenizer {
+  /** Ids that end generation (may be empty). */
+  readonly eosTokenIds: number[];
+  /** One more than the largest id the tokenizer can produce. */
+  readonly vocabSize: number;
+  /** Token ids of `text`; no special tokens (BOS) are added. */
+  encode(text: string): number[];
+  /** Text of `ids`, special tokens kept. */
+  decode(ids: number[]): string;
+}
+
+export class LabTokenizer implements TextTokenizer {
   private constructor(
     private readonly tok: Tokenizer,
     readonly eosTokenIds: number[],

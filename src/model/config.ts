@@ -1,33 +1,49 @@
 // config.json (Hugging Face) → ModelConfig. Accepts model_type 'llama' (LlamaForCausalLM: Llama 2/3, SmolLM,
-// TinyLlama, the lab's own models) and 'qwen2'. Every missing or invalid field is a ConfigError naming the field;
-// features the forward pass does not implement (other rope types, MLP/o_proj biases, sliding windows, quantized
-// checkpoints, other activations) are refused up front rather than producing silently wrong logits.
+// TinyLlama, the lab's own models), 'qwen2' and 'gpt2' (GPT2LMHeadModel). Every missing or invalid field is a
+// ConfigError naming the field; features the forward pass does not implement (other rope types, MLP/o_proj biases
+// on llama, sliding windows, quantized checkpoints, other activations, GPT-2's per-layer attention scaling) are
+// refused up front rather than producing silently wrong logits.
+// The block is described by four fields the forward pass branches on (never on `architecture` itself):
+//   llama / qwen2: norm rmsnorm, positions rope, mlp swiglu (gate/up/down), linearBias false
+//   gpt2:          norm layernorm (weight + bias), positions learned (wpe), mlp gelu (up = c_fc, down = c_proj),
+//                  linearBias true (o, up, down have biases; q/k/v too: attentionBias), lm_head tied to wte
 
 import type { RopeScaling } from '../ref/rope';
 import { ConfigError } from './errors';
 
-export type Architecture = 'llama' | 'qwen2';
+export type Architecture = 'llama' | 'qwen2' | 'gpt2';
+/** rmsnorm: x / rms(x) · w. layernorm: (x − mean) / std · w + b (norm weights then have biases). */
+export type NormKind = 'rmsnorm' | 'layernorm';
+/** rope: rotary q/k (ropeTheta, ropeScaling). learned: a position-embedding table added to the token embedding. */
+export type PositionKind = 'rope' | 'learned';
+/** swiglu: down(silu(gate(x)) · up(x)). gelu: down(gelu_tanh(up(x))) (no gate). */
+export type MlpKind = 'swiglu' | 'gelu';
 
 export interface ModelConfig {
-  architecture: Architecture; // block layout: llama (no biases) or qwen2 (q/k/v biases)
+  architecture: Architecture; // where the weights come from (names, layout); the block is described below
+  norm: NormKind; // every norm of the model (input, post-attention, final)
+  normEps: number; // epsilon inside every norm (rms_norm_eps, or GPT-2's layer_norm_epsilon)
+  positions: PositionKind; // how positions enter: rotary q/k, or a learned table (maxSeq rows) added to x
+  mlp: MlpKind; // feed-forward form
+  linearBias: boolean; // o, up and down projections have biases (gpt2)
   hiddenSize: number; // model width (residual stream features)
-  intermediateSize: number; // MLP hidden width (gate/up rows)
+  intermediateSize: number; // MLP hidden width (gate/up rows; GPT-2's n_inner)
   nLayers: number; // transformer blocks
   nHeads: number; // query heads
   nKvHeads: number; // key/value heads (< nHeads ⇒ grouped-query attention)
-  headDim: number; // features per head (even: RoPE rotates pairs)
+  headDim: number; // features per head (even when positions are rope: RoPE rotates pairs)
   vocabSize: number; // rows of the embedding table and of lm_head
-  maxSeq: number; // max_position_embeddings: the longest context the model was built for
-  rmsNormEps: number; // epsilon inside every RMSNorm
-  ropeTheta: number; // RoPE base frequency
-  ropeScaling: RopeScaling | null; // Llama-3 frequency scaling, or null for plain RoPE
+  maxSeq: number; // max_position_embeddings (GPT-2: n_positions, the rows of wpe): the longest context
+  ropeTheta: number; // RoPE base frequency (unused with learned positions)
+  ropeScaling: RopeScaling | null; // Llama-3 frequency scaling, or null for plain RoPE (always null for gpt2)
   tieWordEmbeddings: boolean; // lm_head shares the embedding table
   attentionBias: boolean; // q/k/v projections have biases (always for qwen2)
   bosTokenId: number | null; // beginning-of-sequence id, if any
   eosTokenIds: number[]; // ids that end generation (may be empty)
 }
 
-const ARCH_BY_CLASS: Record<string, Architecture> = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' };
+const ARCH_BY_CLASS: Record<string, Architecture> = { LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2', GPT2LMHeadModel: 'gpt2' };
+const GPT2_ACTS = ['gelu_new', 'gelu_pytorch_tanh'];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -65,7 +81,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   let architecture: Architecture;
   if (has('model_type')) {
     const mt = c.model_type;
-    if (mt !== 'llama' && mt !== 'qwen2') fail('model_type', `${show(mt)} is not supported (supported: "llama", "qwen2")`);
+    if (mt !== 'llama' && mt !== 'qwen2' && mt !== 'gpt2') fail('model_type', `${show(mt)} is not supported (supported: "llama", "qwen2", "gpt2")`);
     architecture = mt as Architecture;
   } else if (Array.isArray(c.architectures) && typeof c.architectures[0] === 'string') {
     const a = ARCH_BY_CLASS[c.architectures[0]];
@@ -74,6 +90,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   } else {
     return fail('model_type', 'is missing (and no usable "architectures" entry)');
   }
+  if (architecture === 'gpt2') return parseGpt2(c, fail, int, pos, bool, has);
 
   const hiddenSize = int('hidden_size');
   const intermediateSize = int('intermediate_size');
@@ -87,7 +104,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (headDim % 2 !== 0) fail('head_dim', `(${headDim}) must be even for rotary embeddings`);
   const vocabSize = int('vocab_size');
   const maxSeq = int('max_position_embeddings');
-  const rmsNormEps = pos(c, 'rms_norm_eps', 'rms_norm_eps', 1e-6);
+  const normEps = pos(c, 'rms_norm_eps', 'rms_norm_eps', 1e-6);
 
   // transformers v5 moves rope_theta / rope_type into `rope_parameters`; older configs use rope_theta + rope_scaling.
   const rp = c.rope_parameters;
@@ -103,18 +120,62 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (has('hidden_act') && c.hidden_act !== 'silu') fail('hidden_act', `${show(c.hidden_act)} is not supported (only "silu")`);
   if (has('quantization_config')) fail('quantization_config', 'is present: quantized checkpoints are not supported (load the float weights)');
 
+  const { bosTokenId, eosTokenIds } = specialTokens(c, vocabSize, fail);
+
+  return {
+    architecture, norm: 'rmsnorm', normEps, positions: 'rope', mlp: 'swiglu', linearBias: false,
+    hiddenSize, intermediateSize, nLayers, nHeads, nKvHeads, headDim, vocabSize, maxSeq,
+    ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias: architecture === 'qwen2' || attnBias, bosTokenId, eosTokenIds,
+  };
+}
+
+type Fail = (field: string, msg: string) => never;
+
+function specialTokens(c: Obj, vocabSize: number, fail: Fail): { bosTokenId: number | null; eosTokenIds: number[] } {
   const tokenId = (k: string, v: unknown): number => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v >= vocabSize)
       fail(k, `must be a token id in [0, ${vocabSize}), got ${show(v)}`);
     return v as number;
   };
-  const bosTokenId = has('bos_token_id') ? tokenId('bos_token_id', c.bos_token_id) : null;
+  const bos = c.bos_token_id;
+  const bosTokenId = bos !== undefined && bos !== null ? tokenId('bos_token_id', bos) : null;
   const eos = c.eos_token_id;
   const eosTokenIds = eos === undefined || eos === null ? [] : Array.isArray(eos) ? eos.map((v) => tokenId('eos_token_id', v)) : [tokenId('eos_token_id', eos)];
+  return { bosTokenId, eosTokenIds };
+}
 
+/**
+ * GPT-2 (HF GPT2Config): n_embd, n_layer, n_head, n_positions, n_inner (null → 4·n_embd), vocab_size,
+ * layer_norm_epsilon (1e-5), activation_function (gelu_new | gelu_pytorch_tanh, both the tanh form). Attention is
+ * scaled by 1/sqrt(headDim) only: scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are refused, as is
+ * scale_attn_weights false. lm_head is tied to wte unless tie_word_embeddings is false.
+ */
+function parseGpt2(
+  c: Obj, fail: Fail, int: (k: string, dflt?: number) => number, pos: (obj: Obj, k: string, path: string, dflt?: number) => number,
+  bool: (k: string, dflt: boolean) => boolean, has: (k: string) => boolean,
+): ModelConfig {
+  const hiddenSize = int('n_embd');
+  const nLayers = int('n_layer');
+  const nHeads = int('n_head');
+  if (hiddenSize % nHeads !== 0) fail('n_head', `(${nHeads}) must divide n_embd (${hiddenSize})`);
+  const intermediateSize = int('n_inner', 4 * hiddenSize);
+  const vocabSize = int('vocab_size');
+  const maxSeq = int('n_positions');
+  const normEps = pos(c, 'layer_norm_epsilon', 'layer_norm_epsilon', 1e-5);
+  const act = has('activation_function') ? c.activation_function : 'gelu_new';
+  if (typeof act !== 'string' || !GPT2_ACTS.includes(act))
+    fail('activation_function', `${show(act)} is not supported (supported: ${GPT2_ACTS.map((a) => `"${a}"`).join(', ')}, the tanh approximation)`);
+  if (bool('scale_attn_by_inverse_layer_idx', false)) fail('scale_attn_by_inverse_layer_idx', 'true is not supported (attention is scaled by 1/sqrt(head_dim) only)');
+  if (bool('reorder_and_upcast_attn', false)) fail('reorder_and_upcast_attn', 'true is not supported');
+  if (!bool('scale_attn_weights', true)) fail('scale_attn_weights', 'false is not supported (attention is scaled by 1/sqrt(head_dim))');
+  if (bool('add_cross_attention', false)) fail('add_cross_attention', 'true is not supported (decoder-only models)');
+  if (has('quantization_config')) fail('quantization_config', 'is present: quantized checkpoints are not supported (load the float weights)');
+  const { bosTokenId, eosTokenIds } = specialTokens(c, vocabSize, fail);
   return {
-    architecture, hiddenSize, intermediateSize, nLayers, nHeads, nKvHeads, headDim, vocabSize, maxSeq, rmsNormEps,
-    ropeTheta, ropeScaling, tieWordEmbeddings, attentionBias: architecture === 'qwen2' || attnBias, bosTokenId, eosTokenIds,
+    architecture: 'gpt2', norm: 'layernorm', normEps, positions: 'learned', mlp: 'gelu', linearBias: true,
+    hiddenSize, intermediateSize, nLayers, nHeads, nKvHeads: nHeads, headDim: hiddenSize / nHeads, vocabSize, maxSeq,
+    ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: bool('tie_word_embeddings', true), attentionBias: true,
+    bosTokenId, eosTokenIds,
   };
 }
 

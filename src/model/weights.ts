@@ -8,13 +8,17 @@
 //   model.norm.weight                                 (hidden)
 //   lm_head.weight                                    (vocab, hidden)   — absent (ignored) when tied
 // Checkpoints saved from the bare LlamaModel lack the "model." prefix; both spellings are accepted.
+// GPT-2 checkpoints load through src/model/weights-gpt2.ts into the same HostWeights (all biases set, gate null,
+// posEmbed set). Layout is the same for every architecture: linears (out_features, in_features) row-major.
 
 import type { ModelConfig } from './config';
 import { ModelLoadError, MissingTensorError, ShapeMismatchError } from './errors';
 import { readTensorF32, type ByteSource, type SafetensorsFile } from './safetensors';
+import { loadGpt2Weights } from './weights-gpt2';
 
 export interface LayerWeights {
   inputNorm: Float32Array; // (hidden)
+  inputNormBias: Float32Array | null; // (hidden): layernorm only
   q: Float32Array; // (nHeads*headDim, hidden)
   k: Float32Array; // (nKvHeads*headDim, hidden)
   v: Float32Array; // (nKvHeads*headDim, hidden)
@@ -22,20 +26,27 @@ export interface LayerWeights {
   qBias: Float32Array | null; // (nHeads*headDim) or null
   kBias: Float32Array | null; // (nKvHeads*headDim) or null
   vBias: Float32Array | null; // (nKvHeads*headDim) or null
+  oBias: Float32Array | null; // (hidden): linearBias only
   postNorm: Float32Array; // (hidden)
-  gate: Float32Array; // (inter, hidden)
-  up: Float32Array; // (inter, hidden)
-  down: Float32Array; // (hidden, inter)
+  postNormBias: Float32Array | null; // (hidden): layernorm only
+  gate: Float32Array | null; // (inter, hidden): swiglu only (null for a gelu MLP)
+  up: Float32Array; // (inter, hidden)   (GPT-2: mlp.c_fc)
+  down: Float32Array; // (hidden, inter) (GPT-2: mlp.c_proj)
+  upBias: Float32Array | null; // (inter): linearBias only
+  downBias: Float32Array | null; // (hidden): linearBias only
 }
 
 export interface HostWeights {
   embed: Float32Array; // (vocab, hidden)
+  posEmbed: Float32Array | null; // (maxSeq, hidden): learned positions only (GPT-2's wpe)
   layers: LayerWeights[]; // nLayers
   finalNorm: Float32Array; // (hidden)
+  finalNormBias: Float32Array | null; // (hidden): layernorm only
   lmHead: Float32Array; // (vocab, hidden); the same array as embed when tied
 }
 
 export async function loadWeights(cfg: ModelConfig, st: SafetensorsFile, src: ByteSource): Promise<HostWeights> {
+  if (cfg.architecture === 'gpt2') return loadGpt2Weights(cfg, st, src);
   const { hiddenSize: H, intermediateSize: I, vocabSize: V } = cfg;
   const qDim = cfg.nHeads * cfg.headDim;
   const kvDim = cfg.nKvHeads * cfg.headDim;
@@ -62,6 +73,7 @@ export async function loadWeights(cfg: ModelConfig, st: SafetensorsFile, src: By
     };
     layers.push({
       inputNorm: await get(`${p}input_layernorm.weight`, [H]),
+      inputNormBias: null,
       q: await get(`${a}q_proj.weight`, [qDim, H]),
       k: await get(`${a}k_proj.weight`, [kvDim, H]),
       v: await get(`${a}v_proj.weight`, [kvDim, H]),
@@ -69,15 +81,19 @@ export async function loadWeights(cfg: ModelConfig, st: SafetensorsFile, src: By
       qBias: await bias('q', qDim),
       kBias: await bias('k', kvDim),
       vBias: await bias('v', kvDim),
+      oBias: null,
       postNorm: await get(`${p}post_attention_layernorm.weight`, [H]),
+      postNormBias: null,
       gate: await get(`${p}mlp.gate_proj.weight`, [I, H]),
       up: await get(`${p}mlp.up_proj.weight`, [I, H]),
       down: await get(`${p}mlp.down_proj.weight`, [H, I]),
+      upBias: null,
+      downBias: null,
     });
   }
   const finalNorm = await get(`${prefix}norm.weight`, [H]);
   const lmHead = cfg.tieWordEmbeddings ? embed : await get('lm_head.weight', [V, H], 'tie_word_embeddings is false');
-  return { embed, layers, finalNorm, lmHead };
+  return { embed, posEmbed: null, layers, finalNorm, finalNormBias: null, lmHead };
 }
 
 /** Number of distinct parameters the config implies (a tied lm_head counted once). */
@@ -85,7 +101,10 @@ export function countParameters(cfg: ModelConfig): number {
   const { hiddenSize: H, intermediateSize: I, vocabSize: V } = cfg;
   const qDim = cfg.nHeads * cfg.headDim;
   const kvDim = cfg.nKvHeads * cfg.headDim;
-  const attn = qDim * H + 2 * kvDim * H + H * qDim + (cfg.attentionBias ? qDim + 2 * kvDim : 0);
-  const perLayer = 2 * H + attn + 3 * I * H;
-  return V * H + cfg.nLayers * perLayer + H + (cfg.tieWordEmbeddings ? 0 : V * H);
+  const ln = cfg.norm === 'layernorm' ? 2 : 1; // weight (+ bias) per norm
+  const attn = qDim * H + 2 * kvDim * H + H * qDim + (cfg.attentionBias ? qDim + 2 * kvDim : 0) + (cfg.linearBias ? H : 0);
+  const mlp = (cfg.mlp === 'swiglu' ? 3 : 2) * I * H + (cfg.linearBias ? I + H : 0);
+  const perLayer = 2 * ln * H + attn + mlp;
+  const pos = cfg.positions === 'learned' ? cfg.maxSeq * H : 0;
+  return V * H + pos + cfg.nLayers * perLayer + ln * H + (cfg.tieWordEmbeddings ? 0 : V * H);
 }

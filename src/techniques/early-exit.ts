@@ -6,14 +6,14 @@
 // The rule (exactly what the GPU loop and EarlyExitRef do):
 //   - The prompt (prefill) runs the full model; the first generated token never exits early.
 //   - Checkpoints: after c layers for c = minLayer, minLayer + every, minLayer + 2·every, … while c < nLayers.
-//     At checkpoint c: logits = lm_head(rmsnorm(x_c)·finalNorm), confidence from src/ref/confidence.ts on them
+//     At checkpoint c: logits = lm_head(norm(x_c)·finalNorm), confidence from src/ref/confidence.ts on them
 //     (softmax at temperature 1, whatever the sampling temperature): exit when
 //       'maxprob': max softmax probability >= threshold      (threshold 1.01 never exits)
 //       'entropy': entropy (nats) < threshold                 (threshold <= 0 never exits)
 //     The token is picked from the exit logits with the ordinary rule (argmax, or src/ref/sample.ts with this
 //     step's u; one u per generated token, drawn whether or not the token exits). At c = nLayers it always exits.
 //   - KV cache of skipped layers (CALM's state propagation): for l = c … nLayers−1, layer l's K/V row at this
-//     position is computed from the EXIT hidden state x_c: K, V = rope(Wk·rmsnorm(x_c)·inputNorm_l), Wv·(…).
+//     position is computed from the EXIT hidden state x_c: K, V = rope(Wk·norm(x_c)·inputNorm_l), Wv·(…).
 //     Later tokens that run layer l attend to that row, so every row they read is written and consistent.
 //     Chosen over the alternatives: copying the exit layer's K/V (wrong projection for layer l), or running the
 //     skipped layers lazily later (LayerSkip's cache reuse: costs the compute the exit saved). Propagation is
@@ -23,13 +23,8 @@
 
 import type { ModelConfig } from '../model/config';
 import type { HostWeights } from '../model/weights';
-import { swiglu } from '../ref/activation';
-import { attention } from '../ref/attention';
 import { confidence } from '../ref/confidence';
-import { embed } from '../ref/embedding';
-import { linear } from '../ref/linear';
-import { rmsnorm } from '../ref/norm';
-import { rope, ropeInvFreq } from '../ref/rope';
+import { refBlock, refEmbed, refHead, refInvFreq, type RefKv, refNorm, refWriteKv } from '../ref/forward';
 import { sample, type SampleOptions } from '../ref/sample';
 
 export type ExitCriterion = 'maxprob' | 'entropy';
@@ -93,51 +88,35 @@ export interface EarlyExitRefResult {
 export class EarlyExitRef {
   readonly k: Float64Array[]; // per layer: (maxSeq, kvDim)
   readonly v: Float64Array[]; // per layer: (maxSeq, kvDim)
-  private readonly invFreq: Float64Array; // (headDim/2)
+  private readonly invFreq: Float64Array | null; // (headDim/2), rope only
   readonly kvDim: number;
 
   constructor(readonly cfg: ModelConfig, readonly w: HostWeights, readonly maxSeq: number) {
     this.kvDim = cfg.nKvHeads * cfg.headDim;
-    this.invFreq = ropeInvFreq(cfg.headDim, cfg.ropeTheta, cfg.headDim, cfg.ropeScaling);
+    this.invFreq = refInvFreq(cfg);
     this.k = w.layers.map(() => new Float64Array(maxSeq * this.kvDim));
     this.v = w.layers.map(() => new Float64Array(maxSeq * this.kvDim));
   }
 
-  /** Write layer l's K/V rows pos0.. from the (already normalised) input a (n, hidden). */
-  private writeKv(l: number, a: Float64Array, n: number, pos0: number): void {
-    const { hiddenSize: H, nKvHeads, headDim } = this.cfg;
-    const lw = this.w.layers[l]!;
-    const kvDim = this.kvDim;
-    this.k[l]!.set(rope(linear(lw.k, a, kvDim, H, n, lw.kBias), n, nKvHeads, headDim, pos0, this.invFreq), pos0 * kvDim);
-    this.v[l]!.set(linear(lw.v, a, kvDim, H, n, lw.vBias), pos0 * kvDim);
+  private kvOf(l: number): RefKv {
+    return { k: this.k[l]!, v: this.v[l]! };
   }
 
-  /** One Llama block on x (n, hidden) at positions pos0.. (as src/ref/forward.ts's llamaBlock). */
+  /** One block on x (n, hidden) at positions pos0.. (src/ref/forward.ts's refBlock, on this cache). */
   block(l: number, x: Float64Array, n: number, pos0: number): Float64Array {
-    const { hiddenSize: H, intermediateSize: I, nHeads, nKvHeads, headDim, rmsNormEps: eps } = this.cfg;
-    const lw = this.w.layers[l]!;
-    const qDim = nHeads * headDim;
-    const a = rmsnorm(x, lw.inputNorm, n, H, eps); // (n, hidden)
-    const q = rope(linear(lw.q, a, qDim, H, n, lw.qBias), n, nHeads, headDim, pos0, this.invFreq); // (n, qDim)
-    this.writeKv(l, a, n, pos0);
-    const att = attention(q, this.k[l]!, this.v[l]!, n, pos0, nHeads, nKvHeads, headDim); // (n, qDim)
-    const h = linear(lw.o, att, H, qDim, n, null, x); // (n, hidden)
-    const m = rmsnorm(h, lw.postNorm, n, H, eps);
-    const g = swiglu(linear(lw.gate, m, I, H, n), linear(lw.up, m, I, H, n)); // (n, inter)
-    return linear(lw.down, g, H, I, n, null, h); // (n, hidden)
+    return refBlock(this.cfg, this.w.layers[l]!, x, n, pos0, this.invFreq, this.kvOf(l));
   }
 
   /** CALM propagation: layer l's K/V row at `pos` from the exit hidden state x (hidden). */
   propagate(l: number, x: Float64Array, pos: number): void {
-    const { hiddenSize: H, rmsNormEps: eps } = this.cfg;
-    this.writeKv(l, rmsnorm(x, this.w.layers[l]!.inputNorm, 1, H, eps), 1, pos);
+    const lw = this.w.layers[l]!;
+    refWriteKv(this.cfg, lw, refNorm(this.cfg, x, lw.inputNorm, lw.inputNormBias, 1), 1, pos, this.invFreq, this.kvOf(l));
   }
 
   /** Logits (vocab) of the last row of x (n, hidden): the shared final norm + lm_head. */
   head(x: Float64Array, n: number): Float64Array {
-    const { hiddenSize: H, vocabSize: V, rmsNormEps: eps } = this.cfg;
-    const last = x.subarray((n - 1) * H, n * H);
-    return linear(this.w.lmHead, rmsnorm(last, this.w.finalNorm, 1, H, eps), V, H, 1);
+    const H = this.cfg.hiddenSize;
+    return refHead(this.cfg, this.w, x.subarray((n - 1) * H, n * H), 1);
   }
 
   /**
@@ -154,7 +133,7 @@ export class EarlyExitRef {
     };
     const res: EarlyExitRefResult = { ids: [], exitLayers: [], decisionMargins: [], top2Margins: [], exitHidden: [] };
     const n = prompt.length;
-    let x = embed(this.w.embed, prompt, H);
+    let x = refEmbed(this.cfg, this.w, prompt, 0);
     for (let l = 0; l < L; l++) x = this.block(l, x, n, 0);
     let z = this.head(x, n);
     res.ids.push(pick(z, rand()));
@@ -164,7 +143,7 @@ export class EarlyExitRef {
     for (let i = 1; i < nNew; i++) {
       const pos = n + i - 1;
       const u = rand();
-      x = embed(this.w.embed, [res.ids[i - 1]!], H);
+      x = refEmbed(this.cfg, this.w, [res.ids[i - 1]!], pos);
       let c = 0;
       for (const cp of [...cps, L]) {
         while (c < cp) x = this.block(c++, x, 1, pos);

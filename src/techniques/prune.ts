@@ -18,6 +18,8 @@
 //                The function is unchanged by zeroing a pruned unit's weights (maskLayer) or by physically
 //                removing them (shrinkLayer: smaller q/k/v/o/gate/up/down with the same forward pass).
 //   targets      attention → q, k, v, o;  ffn → gate, up, down. Embeddings and lm_head are never pruned.
+//   gelu MLPs    (GPT-2) have no gate: linearKeys(cfg) leaves it out, a neuron is (up row i + upBias[i], down
+//                column i), and the o/up/down biases travel with their weights (upBias rows gathered or zeroed).
 
 import type { ModelConfig } from '../model/config';
 import type { HostWeights, LayerWeights } from '../model/weights';
@@ -35,9 +37,21 @@ export const NO_PRUNING: PruneSpec = { kind: 'none', sparsity: 0, scope: 'layer'
 export type LinearKey = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
 export const LINEAR_KEYS: readonly LinearKey[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 const ATTN: readonly LinearKey[] = ['q', 'k', 'v', 'o'];
+/** The projections a block of this config has: all seven, or without gate for a gelu MLP. */
+export function linearKeys(cfg: ModelConfig): readonly LinearKey[] {
+  return cfg.mlp === 'swiglu' ? LINEAR_KEYS : LINEAR_KEYS.filter((k) => k !== 'gate');
+}
+/** Bias of each projection, by LayerWeights field. */
+export const BIAS_KEYS = { q: 'qBias', k: 'kBias', v: 'vBias', o: 'oBias', up: 'upBias', down: 'downBias' } as const;
 
-/** A block's linear weights (and q/k/v biases): the part of LayerWeights pruning reads and writes. */
-export type LayerLinears = Pick<LayerWeights, LinearKey | 'qBias' | 'kBias' | 'vBias'>;
+/** A block's linear weights and their biases: the part of LayerWeights pruning reads and writes. */
+export type LayerLinears = Pick<LayerWeights, LinearKey | 'qBias' | 'kBias' | 'vBias' | 'oBias' | 'upBias' | 'downBias'>;
+/** Projection k of a layer (gate exists when the config's keys include it). */
+const W = (lw: LayerLinears, k: LinearKey): Float32Array => {
+  const a = lw[k];
+  if (!a) throw new Error(`prune: layer has no ${k} projection`);
+  return a;
+};
 
 /** Kept units of one layer under structured pruning (ascending indices). */
 export interface LayerPlan {
@@ -219,7 +233,7 @@ export function unitScores(lw: LayerLinears, cfg: ModelConfig): { groups: Float6
     groups[g] = Math.sqrt(s);
   }
   const neurons = new Float64Array(I);
-  for (let i = 0; i < I; i++) neurons[i] = Math.sqrt(sq(lw.gate, i * H, (i + 1) * H) + sq(lw.up, i * H, (i + 1) * H) + sqCol(lw.down, H, I, i));
+  for (let i = 0; i < I; i++) neurons[i] = Math.sqrt((lw.gate ? sq(lw.gate, i * H, (i + 1) * H) : 0) + sq(lw.up, i * H, (i + 1) * H) + sqCol(lw.down, H, I, i));
   return { groups, neurons };
 }
 
@@ -277,8 +291,9 @@ export function shrinkLayer(lw: LayerLinears, cfg: ModelConfig, p: LayerPlan): L
   return {
     q: gatherRows(lw.q, H, p.heads, hd), k: gatherRows(lw.k, H, p.kvHeads, hd), v: gatherRows(lw.v, H, p.kvHeads, hd),
     o: gatherCols(lw.o, H, nHeads * hd, p.heads, hd),
-    gate: gatherRows(lw.gate, H, p.neurons, 1), up: gatherRows(lw.up, H, p.neurons, 1), down: gatherCols(lw.down, H, I, p.neurons, 1),
+    gate: lw.gate && gatherRows(lw.gate, H, p.neurons, 1), up: gatherRows(lw.up, H, p.neurons, 1), down: gatherCols(lw.down, H, I, p.neurons, 1),
     qBias: gatherBias(lw.qBias, p.heads, hd), kBias: gatherBias(lw.kBias, p.kvHeads, hd), vBias: gatherBias(lw.vBias, p.kvHeads, hd),
+    oBias: lw.oBias, upBias: gatherBias(lw.upBias, p.neurons, 1), downBias: lw.downBias,
   };
 }
 
@@ -301,8 +316,9 @@ export function maskLayer(lw: LayerLinears, cfg: ModelConfig, p: LayerPlan): Lay
   const bias = (b: Float32Array | null, n: number, keep: number[]) => (b ? applyMask(b, rowMask(n, hd, keep, 1)) : null);
   return {
     q: applyMask(lw.q, qm), k: applyMask(lw.k, kvm), v: applyMask(lw.v, kvm), o: applyMask(lw.o, colMask(H, nHeads * hd, p.heads, hd)),
-    gate: applyMask(lw.gate, fm), up: applyMask(lw.up, fm), down: applyMask(lw.down, colMask(H, I, p.neurons, 1)),
+    gate: lw.gate && applyMask(lw.gate, fm), up: applyMask(lw.up, fm), down: applyMask(lw.down, colMask(H, I, p.neurons, 1)),
     qBias: bias(lw.qBias, nHeads, p.heads), kBias: bias(lw.kBias, nKvHeads, p.kvHeads), vBias: bias(lw.vBias, nKvHeads, p.kvHeads),
+    oBias: lw.oBias, upBias: lw.upBias && applyMask(lw.upBias, rowMask(I, 1, p.neurons, 1)), downBias: lw.downBias,
   };
 }
 
@@ -317,13 +333,14 @@ export interface PrunedLayers {
 
 /** Prune every block's linears per `spec`. Inputs are never modified; untargeted tensors are shared. */
 export function pruneLayers(layers: readonly LayerLinears[], cfg: ModelConfig, spec: PruneSpec): PrunedLayers {
-  const targets = LINEAR_KEYS.filter((k) => isTarget(spec, k));
+  const keys = linearKeys(cfg);
+  const targets = keys.filter((k) => isTarget(spec, k));
   let masked: LayerLinears[] = layers.map((lw) => ({ ...lw }));
   let shrunk: LayerLinears[] | null = null;
   let plan: LayerPlan[] | null = null;
   const keptOf = new Map<string, number>(); // `${layer}.${key}` -> kept weights (mask kinds)
   const put = (l: number, k: LinearKey, mask: Uint8Array) => {
-    masked[l]![k] = applyMask(layers[l]![k], mask);
+    masked[l]![k] = applyMask(W(layers[l]!, k), mask);
     let kept = 0;
     for (let i = 0; i < mask.length; i++) kept += mask[i]!;
     keptOf.set(`${l}.${k}`, kept);
@@ -334,24 +351,24 @@ export function pruneLayers(layers: readonly LayerLinears[], cfg: ModelConfig, s
     masked = layers.map((lw, l) => maskLayer(lw, cfg, plan![l]!));
     shrunk = layers.map((lw, l) => shrinkLayer(lw, cfg, plan![l]!));
   } else if (spec.kind === '2:4') {
-    layers.forEach((lw, l) => targets.forEach((k) => put(l, k, nmMask(lw[k], ...linearShape(cfg, k)))));
+    layers.forEach((lw, l) => targets.forEach((k) => put(l, k, nmMask(W(lw, k), ...linearShape(cfg, k)))));
   } else if (spec.kind === 'unstructured' && spec.scope === 'global') {
-    const masks = globalMagnitudeMasks(layers.flatMap((lw) => targets.map((k) => lw[k])), spec.sparsity);
+    const masks = globalMagnitudeMasks(layers.flatMap((lw) => targets.map((k) => W(lw, k))), spec.sparsity);
     layers.forEach((_, l) => targets.forEach((k, j) => put(l, k, masks[l * targets.length + j]!)));
   } else if (spec.kind === 'unstructured') {
-    layers.forEach((lw, l) => targets.forEach((k) => put(l, k, magnitudeMask(lw[k], spec.sparsity))));
+    layers.forEach((lw, l) => targets.forEach((k) => put(l, k, magnitudeMask(W(lw, k), spec.sparsity))));
   }
   const { nHeads, nKvHeads, intermediateSize: I } = cfg;
   const tensors: TensorReport[] = [];
   layers.forEach((lw, l) => {
-    for (const k of LINEAR_KEYS) {
+    for (const k of keys) {
       const [rows0, cols0] = linearShape(cfg, k);
       const pruned = targets.includes(k);
-      const s = shrunk?.[l]![k];
+      const s = shrunk ? W(shrunk[l]!, k) : undefined;
       const rows = s ? (k === 'o' || k === 'down' ? rows0 : s.length / cols0) : rows0;
       const cols = s ? s.length / rows : cols0;
-      const kept = !pruned ? lw[k].length : s ? s.length : keptOf.get(`${l}.${k}`)!;
-      tensors.push({ name: linearName(l, k), rows, cols, kept, total: lw[k].length, pruned });
+      const kept = !pruned ? W(lw, k).length : s ? s.length : keptOf.get(`${l}.${k}`)!;
+      tensors.push({ name: linearName(l, k), rows, cols, kept, total: W(lw, k).length, pruned });
     }
   });
   const t = tensors.filter((x) => x.pruned);

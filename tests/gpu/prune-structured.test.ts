@@ -58,15 +58,15 @@ describe('structured pruning: smaller dense layers through the GPU forward pass'
           expect(L.k.rows).toBe(dims.kvHeads * hd);
           expect(L.v.rows).toBe(dims.kvHeads * hd);
           expect(L.o.cols).toBe(L.q.rows);
-          expect(L.gate.rows).toBe(dims.inter);
+          expect(L.gate!.rows).toBe(dims.inter);
           expect(L.up.rows).toBe(dims.inter);
           expect(L.down.cols).toBe(dims.inter);
-          for (const lw of [L.q, L.k, L.v, L.gate, L.up]) expect(lw.cols).toBe(H);
+          for (const lw of [L.q, L.k, L.v, L.gate!, L.up]) expect(lw.cols).toBe(H);
           expect(L.o.rows).toBe(H);
           expect(L.down.rows).toBe(H);
           expect(dims.heads / dims.kvHeads).toBe(nHeads / nKvHeads); // whole KV groups
           expect(dims.kvHeads).toBeGreaterThan(0);
-          for (const lw of [L.q, L.k, L.v, L.o, L.gate, L.up, L.down]) {
+          for (const lw of [L.q, L.k, L.v, L.o, L.gate!, L.up, L.down]) {
             expect(lw.format).toBe('f32');
             expect(lw.tensors['W']!.shape).toEqual([lw.rows, lw.cols]);
             const m = res.masters.get(lw.name)!; // pruned masters for a quantizer: same shapes
@@ -97,7 +97,7 @@ describe('structured pruning: smaller dense layers through the GPU forward pass'
         // switching back restores full-size layers and the dense bytes
         applyPruning(gpu, model, masters(weights), cfg, { ...c.spec, kind: 'none' });
         expect(gpu.pool.bytesByPurpose().weights).toBe(denseBytes);
-        expect(model.layers.every((L) => L.q.rows === nHeads * hd && L.gate.rows === cfg.intermediateSize)).toBe(true);
+        expect(model.layers.every((L) => L.q.rows === nHeads * hd && L.gate!.rows === cfg.intermediateSize)).toBe(true);
       } finally {
         model.destroy();
       }

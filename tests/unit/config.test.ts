@@ -12,6 +12,14 @@ const base = () => ({
   num_key_value_heads: 2, vocab_size: 97, max_position_embeddings: 128,
 });
 
+/** The config.json of openai-community/gpt2 (fields the lab reads, plus a few it ignores). */
+const gpt2Base = (): Record<string, unknown> => ({
+  activation_function: 'gelu_new', architectures: ['GPT2LMHeadModel'], attn_pdrop: 0.1, bos_token_id: 50256, embd_pdrop: 0.1,
+  eos_token_id: 50256, initializer_range: 0.02, layer_norm_epsilon: 1e-5, model_type: 'gpt2', n_ctx: 1024, n_embd: 768,
+  n_head: 12, n_layer: 12, n_positions: 1024, resid_pdrop: 0.1, summary_activation: null, summary_first_dropout: 0.1,
+  summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true, vocab_size: 50257,
+});
+
 function configError(json: unknown, file?: string): ConfigError {
   try {
     parseConfig(json, file);
@@ -27,8 +35,9 @@ function configError(json: unknown, file?: string): ConfigError {
 describe('parseConfig', () => {
   it('parses the embedded lab-target config', () => {
     expect(parseConfig(labTarget)).toEqual({
-      architecture: 'llama', hiddenSize: 256, intermediateSize: 768, nLayers: 6, nHeads: 8, nKvHeads: 4, headDim: 32,
-      vocabSize: 1024, maxSeq: 256, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: false,
+      architecture: 'llama', norm: 'rmsnorm', normEps: 1e-5, positions: 'rope', mlp: 'swiglu', linearBias: false,
+      hiddenSize: 256, intermediateSize: 768, nLayers: 6, nHeads: 8, nKvHeads: 4, headDim: 32,
+      vocabSize: 1024, maxSeq: 256, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: false,
       attentionBias: false, bosTokenId: 1023, eosTokenIds: [1023],
     });
   });
@@ -38,7 +47,7 @@ describe('parseConfig', () => {
     const c = parseConfig(noKv);
     expect(c.headDim).toBe(18);
     expect(c.nKvHeads).toBe(4);
-    expect(c.rmsNormEps).toBe(1e-6);
+    expect(c.normEps).toBe(1e-6);
     expect(c.ropeTheta).toBe(10000);
     expect(c.tieWordEmbeddings).toBe(false);
     expect(c.bosTokenId).toBeNull();
@@ -113,6 +122,44 @@ describe('parseConfig', () => {
       expect(e.field, JSON.stringify(patch)).toBe(field);
       expect(e.message.startsWith('config.json: '), e.message).toBe(true);
       expect(e.message).toContain(field);
+    }
+  });
+
+  it('parses GPT-2 (HF gpt2 config.json): layernorm, learned positions, gelu, biases, tied head', () => {
+    const c = parseConfig(gpt2Base());
+    expect(c).toEqual({
+      architecture: 'gpt2', norm: 'layernorm', normEps: 1e-5, positions: 'learned', mlp: 'gelu', linearBias: true,
+      hiddenSize: 768, intermediateSize: 3072, nLayers: 12, nHeads: 12, nKvHeads: 12, headDim: 64, vocabSize: 50257, maxSeq: 1024,
+      ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: true, attentionBias: true, bosTokenId: 50256, eosTokenIds: [50256],
+    });
+    expect(parseConfig({ ...gpt2Base(), n_inner: 100, layer_norm_epsilon: 1e-6, activation_function: 'gelu_pytorch_tanh' })).toMatchObject({ intermediateSize: 100, normEps: 1e-6 });
+    expect(parseConfig({ ...gpt2Base(), n_embd: 36, n_head: 4 }).headDim).toBe(9); // odd head_dim is fine without rope
+    const { model_type: _, ...rest } = gpt2Base();
+    expect(parseConfig({ ...rest, architectures: ['GPT2LMHeadModel'] }).architecture).toBe('gpt2');
+  });
+
+  it('refuses what the GPT-2 forward pass does not implement, naming the field', () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ activation_function: 'gelu' }, 'activation_function', /"gelu_new"/],
+      [{ activation_function: 'relu' }, 'activation_function', /not supported/],
+      [{ scale_attn_by_inverse_layer_idx: true }, 'scale_attn_by_inverse_layer_idx', /not supported/],
+      [{ reorder_and_upcast_attn: true }, 'reorder_and_upcast_attn', /not supported/],
+      [{ scale_attn_weights: false }, 'scale_attn_weights', /not supported/],
+      [{ add_cross_attention: true }, 'add_cross_attention', /not supported/],
+      [{ n_head: 5 }, 'n_head', /divide n_embd/],
+      [{ n_positions: 0 }, 'n_positions', /positive integer/],
+      [{ layer_norm_epsilon: 0 }, 'layer_norm_epsilon', /positive number/],
+      [{ eos_token_id: 50257 }, 'eos_token_id', /token id/],
+    ];
+    for (const [patch, field, msg] of cases) {
+      const e = configError({ ...gpt2Base(), ...patch });
+      expect(e.field, JSON.stringify(patch)).toBe(field);
+      expect(e.message).toMatch(msg);
+    }
+    for (const field of ['n_embd', 'n_layer', 'n_head', 'n_positions', 'vocab_size']) {
+      const json: Record<string, unknown> = gpt2Base();
+      delete json[field];
+      expect(configError(json).field).toBe(field);
     }
   });
 

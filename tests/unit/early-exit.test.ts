@@ -66,7 +66,7 @@ describe('early exit: EarlyExitRef (float64)', () => {
     const early = r.exitLayers.map((c, i) => [c, i] as const).filter(([c]) => c < cfg.nLayers);
     expect(early.length).toBeGreaterThan(3);
     expect(new Set(r.exitLayers).size).toBeGreaterThan(2);
-    const { hiddenSize: H, nKvHeads, headDim, rmsNormEps: eps } = cfg;
+    const { hiddenSize: H, nKvHeads, headDim, normEps: eps } = cfg;
     const kvDim = nKvHeads * headDim;
     const inv = ropeInvFreq(headDim, cfg.ropeTheta);
     for (const [c, i] of early) {

@@ -106,13 +106,13 @@ function block(lw: LayerLinears, cfg: ModelConfig, x: Float64Array, n: number): 
   const { hiddenSize: H, headDim: hd } = cfg;
   const heads = lw.q.length / H / hd;
   const kv = lw.k.length / H / hd;
-  const inter = lw.gate.length / H;
+  const inter = lw.gate!.length / H;
   const inv = ropeInvFreq(hd, cfg.ropeTheta);
   const q = rope(linear(lw.q, x, heads * hd, H, n, lw.qBias), n, heads, hd, 0, inv);
   const k = rope(linear(lw.k, x, kv * hd, H, n, lw.kBias), n, kv, hd, 0, inv);
   const v = linear(lw.v, x, kv * hd, H, n, lw.vBias);
   const h = linear(lw.o, attention(q, k, v, n, 0, heads, kv, hd), H, heads * hd, n, null, x);
-  return linear(lw.down, swiglu(linear(lw.gate, h, inter, H, n), linear(lw.up, h, inter, H, n)), H, inter, n, null, h);
+  return linear(lw.down, swiglu(linear(lw.gate!, h, inter, H, n), linear(lw.up, h, inter, H, n)), H, inter, n, null, h);
 }
 
 describe('structured pruning', () => {
@@ -149,11 +149,11 @@ describe('structured pruning', () => {
         expect(sh.k.length).toBe(p.kvHeads.length * hd * H);
         expect(sh.v.length).toBe(sh.k.length);
         expect(sh.o.length).toBe(H * p.heads.length * hd);
-        expect(sh.gate.length).toBe(p.neurons.length * H);
+        expect(sh.gate!.length).toBe(p.neurons.length * H);
         expect(sh.down.length).toBe(H * p.neurons.length);
         if (cfg.attentionBias) expect(sh.qBias!.length).toBe(p.heads.length * hd);
         const rep = r.report.tensors.filter((t) => t.name.startsWith(`model.layers.${l}.`));
-        rep.forEach((t, j) => expect(t.rows * t.cols).toBe(sh[LINEAR_KEYS[j]!].length));
+        rep.forEach((t, j) => expect(t.rows * t.cols).toBe(sh[LINEAR_KEYS[j]!]!.length));
         // the kept units are the top-scored ones (layer scope)
         if (s.scope === 'layer') {
           const sc = unitScores(w.layers[l]!, cfg);
@@ -178,7 +178,7 @@ describe('structured pruning', () => {
 
   it('is deterministic and never modifies its input', async () => {
     const { cfg, w } = await fixture({ seed: 8 });
-    const before = w.layers.map((lw) => LINEAR_KEYS.map((k) => lw[k].slice()));
+    const before = w.layers.map((lw) => LINEAR_KEYS.map((k) => lw[k]!.slice()));
     const a = structuredPlan(w.layers, cfg, spec('structured', 0.5, 'global'));
     const b = structuredPlan(w.layers, cfg, spec('structured', 0.5, 'global'));
     expect(a).toEqual(b);
@@ -197,7 +197,7 @@ describe('pruneHost', () => {
         expect(lw.inputNorm).toBe(w.layers[l]!.inputNorm);
         LINEAR_KEYS.forEach((k, j) => {
           const t = report.tensors[l * 7 + j]!;
-          const nz = lw[k].reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
+          const nz = lw[k]!.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
           expect(t.kept).toBe(nz); // random normal weights have no exact zeros
           if (!t.pruned) expect(lw[k]).toBe(w.layers[l]![k]);
           else if (s.kind === '2:4') expect(t.kept).toBe(t.rows * (2 * Math.floor(t.cols / 4) + Math.min(2, t.cols % 4)));

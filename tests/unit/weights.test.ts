@@ -48,7 +48,7 @@ describe('loadWeights', () => {
     expect(w.layers.length).toBe(cfg.nLayers);
     const l = w.layers[1]!;
     expect([l.q.length, l.k.length, l.v.length, l.o.length]).toEqual([72 * 72, 36 * 72, 36 * 72, 72 * 72]);
-    expect([l.gate.length, l.up.length, l.down.length, l.inputNorm.length, l.postNorm.length]).toEqual([98 * 72, 98 * 72, 72 * 98, 72, 72]);
+    expect([l.gate!.length, l.up.length, l.down.length, l.inputNorm.length, l.postNorm.length]).toEqual([98 * 72, 98 * 72, 72 * 98, 72, 72]);
     expect([l.qBias, l.kBias, l.vBias]).toEqual([null, null, null]);
     expect(w.lmHead).not.toBe(w.embed);
     // the arrays hold the file's values (spot-check against a direct read)

@@ -1,11 +1,16 @@
 // embedding.wgsl — token embedding lookup (gather), f32.
 //
 //   table: (vocab, dim) row-major f32 (HF embed_tokens / wte weight)   ids: (n) u32   out: (n, dim)
-//   out[t, c] = table[ids[t], c]            and 0 when ids[t] >= vocab (never reads out of bounds;
+//   out[t, c] = table[ids[t] - row0, c]     when row0 <= ids[t] < row0 + vocab
+//             = 0 (FILL_ZEROS) or left untouched (!FILL_ZEROS) otherwise (never reads out of bounds;
 //                                           the engine validates ids earlier, this is a guard)
+//   A table larger than one storage binding is split into row chunks (src/model/embedding-table.ts): chunk i
+//   holds rows [row0, row0 + vocab) of the whole table; the first chunk runs with FILL_ZEROS, the others without,
+//   so every token is written by the chunk that owns its id (and ids past the whole table give zeros).
+//   Unsplit: row0 = 0, FILL_ZEROS.
 //
 // bindings (group 0):
-//   0 uniform  Dims { n: u32, dim: u32, vocab: u32 }
+//   0 uniform  Dims { n: u32, dim: u32, vocab: u32, row0: u32 }
 //   1 read     table: array<f32> (array<vec4f> in main_vec4)
 //   2 read     ids:   array<u32>
 //   3 rw       out:   array<f32> (array<vec4f> in main_vec4)
@@ -16,9 +21,10 @@
 //   main_vec4 — dim % 4 == 0: 16-byte loads and stores.
 //   main      — any dim.
 
-struct Dims { n: u32, dim: u32, vocab: u32 }
+struct Dims { n: u32, dim: u32, vocab: u32, row0: u32 }
 
 override WG: u32 = 64;
+override FILL_ZEROS: bool = true;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> table: array<f32>;
@@ -39,10 +45,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= dims.n * dims.dim) { return; }
   let t = i / dims.dim;
   let c = i - t * dims.dim;
-  let id = ids[t];
-  var v = 0.0;
-  if (id < dims.vocab) { v = table[id * dims.dim + c]; }
-  out[i] = v;
+  let id = ids[t] - dims.row0; // wraps below row0: then >= vocab
+  if (id < dims.vocab) { out[i] = table[id * dims.dim + c]; } else if (FILL_ZEROS) { out[i] = 0.0; }
 }
 
 @compute @workgroup_size(WG)
@@ -53,8 +57,6 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   if (i >= dims.n * d4) { return; }
   let t = i / d4;
   let c = i - t * d4;
-  let id = ids[t];
-  var v = vec4f(0.0);
-  if (id < dims.vocab) { v = table4[id * d4 + c]; }
-  out4[i] = v;
+  let id = ids[t] - dims.row0; // wraps below row0: then >= vocab
+  if (id < dims.vocab) { out4[i] = table4[id * d4 + c]; } else if (FILL_ZEROS) { out4[i] = vec4f(0.0); }
 }

@@ -2,15 +2,17 @@
 //
 //   W: (rows, cols) row-major f32 (a Hugging Face Linear weight, (out_features, in_features))
 //   x: (cols)   b: (rows) optional bias (Qwen2 q/k/v)   y: (rows)
-//   y[r] = sum_c W[r, c] * x[c]  + (HAS_BIAS ? b[r] : 0)  + (ACCUMULATE ? y[r] : 0)
+//   y[yOff + r] = sum_c W[r, c] * x[c]  + (HAS_BIAS ? b[r] : 0)  + (ACCUMULATE ? y[yOff + r] : 0)
 //   ACCUMULATE fuses the residual add: o_proj and down_proj write straight into the residual stream.
+//   yOff places a row chunk's outputs: a weight split into row chunks (larger than a storage binding, see
+//   src/model/linear.ts) runs once per chunk, W and b being the chunk's, y the whole output. 0 when unsplit.
 //
 // bindings (group 0):
-//   0 uniform  Dims { rows: u32, cols: u32 }
+//   0 uniform  Dims { rows: u32, cols: u32, yOff: u32 }
 //   1 read     W: array<f32> (or array<vec4f> in the *_vec4 entries; needs cols % 4 == 0)
 //   2 read     x: array<f32> (or array<vec4f>)
 //   3 read     b: array<f32>   (bind any tensor when HAS_BIAS is false; it is not read)
-//   4 rw       y: array<f32>
+//   4 rw       y: array<f32> (at least yOff + rows)
 //
 // entry points (variants):
 //   rows4_vec4 / rows4 — each thread owns 4 consecutive rows and walks the row with vec4 (or scalar) loads;
@@ -20,7 +22,7 @@
 //                shared-memory tree reduction. dispatch: rows workgroups, folded into (x, y) when rows > 65535.
 //                Needs cols % 4 == 0 (the engine falls back to rows4 otherwise).
 
-struct Dims { rows: u32, cols: u32 }
+struct Dims { rows: u32, cols: u32, yOff: u32 }
 
 override WG: u32 = 64;
 override HAS_BIAS: bool = false;
@@ -38,8 +40,9 @@ override ACCUMULATE: bool = false;
 fn finish(r: u32, acc: f32) {
   var v = acc;
   if (HAS_BIAS) { v += b[r]; }
-  if (ACCUMULATE) { v += y[r]; }
-  y[r] = v;
+  let i = dims.yOff + r;
+  if (ACCUMULATE) { v += y[i]; }
+  y[i] = v;
 }
 
 @compute @workgroup_size(WG)

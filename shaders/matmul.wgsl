@@ -4,13 +4,16 @@
 //   x: (n, cols) row-major (n tokens)   b: (rows) optional bias   y: (n, rows) row-major
 //   y[t, r] = sum_c x[t, c] * W[r, c]  + (HAS_BIAS ? b[r] : 0)  + (ACCUMULATE ? y[t, r] : 0)
 //   ACCUMULATE fuses the residual add (o_proj, down_proj write straight into the residual stream).
+//   Output placement: y[t, r] lives at y[t·ldy + yOff + r]. A weight split into row chunks (larger than a
+//   storage binding, see src/model/linear.ts) runs once per chunk with yOff = the chunk's first row and
+//   ldy = the whole layer's rows; W and b are the chunk's. Unsplit: yOff = 0, ldy = rows.
 //
 // bindings (group 0):
-//   0 uniform  Dims { n: u32, rows: u32, cols: u32 }
+//   0 uniform  Dims { n: u32, rows: u32, cols: u32, yOff: u32, ldy: u32 }
 //   1 read     W: array<f32> (array<vec4f> in reg4x4_vec4; needs cols % 4 == 0)
 //   2 read     x: array<f32> (array<vec4f> in reg4x4_vec4)
 //   3 read     b: array<f32>   (bind any tensor when HAS_BIAS is false; it is not read)
-//   4 rw       y: array<f32>
+//   4 rw       y: array<f32> (n, ldy) row-major
 //
 // entry points (variants):
 //   reg4x4_vec4 / reg4x4 — register tiling: each thread computes a 4×4 block (4 tokens × 4 rows) and walks
@@ -25,7 +28,7 @@
 //       dispatch: (ceil(rows / 64), ceil(n / 64)).
 //   The tiled entries load scalars with bounds checks (zero padding), so they take any cols.
 
-struct Dims { n: u32, rows: u32, cols: u32 }
+struct Dims { n: u32, rows: u32, cols: u32, yOff: u32, ldy: u32 }
 
 override WG: u32 = 64;
 override HAS_BIAS: bool = false;
@@ -41,7 +44,7 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(2) var<storage, read> x4: array<vec4f>;
 
 fn finish(t: u32, r: u32, acc: f32) {
-  let i = t * dims.rows + r;
+  let i = t * dims.ldy + dims.yOff + r;
   var v = acc;
   if (HAS_BIAS) { v += b[r]; }
   if (ACCUMULATE) { v += y[i]; }

@@ -75,6 +75,11 @@ export class Gpu {
   /** Rejects-never promise that resolves when the device is lost. */
   readonly lost: Promise<DeviceLostError>;
   isLost = false;
+  /**
+   * Test-only: a lower per-tensor byte limit than the adapter's, so tests can force weight splitting with tiny
+   * models. null = the adapter's limits alone. Read through maxBindingBytes.
+   */
+  bindingLimitOverride: number | null = null;
   private uniforms = new Map<string, UniformEntry>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private uniformBytes = 0;
@@ -97,6 +102,15 @@ export class Gpu {
       this.isLost = true;
       return new DeviceLostError(String(info.reason), info.message);
     });
+  }
+
+  /**
+   * The most bytes one weight tensor may hold: min(maxStorageBufferBindingSize, maxBufferSize, the test override).
+   * Larger weights are split into row chunks (src/model/linear.ts, src/model/embedding-table.ts).
+   */
+  get maxBindingBytes(): number {
+    const l = this.device.limits;
+    return Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, this.bindingLimitOverride ?? Infinity);
   }
 
   /** A uniform buffer holding exactly `data`, shared by every call with the same contents. */

@@ -1,4 +1,5 @@
 // GEMV spec: y = W·x (+ b) (+ y), one token. Math and variants: shaders/gemv.wgsl. CPU spec: src/ref/linear.ts.
+// Uniforms { rows, cols, yOff }: yOff places a row chunk's outputs at y[yOff..] (split weights; 0 when unsplit).
 import source from '../../shaders/gemv.wgsl?raw';
 import { defineKernel, read, readWrite, type AdapterTraits } from '../gpu/kernel';
 import { fold, groups } from './common';
@@ -27,7 +28,7 @@ export function gemvVariantName(cols: number, traits: AdapterTraits): GemvVarian
 export const gemv = defineKernel({
   name: 'gemv',
   source,
-  uniforms: [['rows', 'u32'], ['cols', 'u32']],
+  uniforms: [['rows', 'u32'], ['cols', 'u32'], ['yOff', 'u32']],
   bindings: [read('W'), read('x'), read('b'), readWrite('y')],
   variant: (s: GemvShape & { force?: GemvVariantName }, traits) => ({
     entry: s.force ?? gemvVariantName(s.cols, traits),

@@ -1,5 +1,7 @@
 // Matmul spec: y = x·Wᵀ (+ b) (+ y), many tokens (prefill, verification). Math and variants: shaders/matmul.wgsl.
 // CPU spec: src/ref/linear.ts (linear(W, x, rows, cols, n, b, residual)).
+// Uniforms { n, rows, cols, yOff, ldy }: y[t, r] is stored at y[t·ldy + yOff + r] (a row chunk of a split weight
+// writes its columns of the whole (n, ldy) output; unsplit: yOff 0, ldy = rows).
 import source from '../../shaders/matmul.wgsl?raw';
 import { defineKernel, read, readWrite, type AdapterTraits } from '../gpu/kernel';
 import { groups } from './common';
@@ -32,7 +34,7 @@ export function matmulVariantName(n: number, cols: number, traits: AdapterTraits
 export const matmul = defineKernel({
   name: 'matmul',
   source,
-  uniforms: [['n', 'u32'], ['rows', 'u32'], ['cols', 'u32']],
+  uniforms: [['n', 'u32'], ['rows', 'u32'], ['cols', 'u32'], ['yOff', 'u32'], ['ldy', 'u32']],
   bindings: [read('W'), read('x'), read('b'), readWrite('y')],
   variant: (s: MatmulShape & { force?: MatmulVariantName }, traits) => {
     const entry = s.force ?? matmulVariantName(s.n, s.cols, traits);

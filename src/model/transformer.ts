@@ -1,30 +1,42 @@
 // transformer.ts — the forward pass, top to bottom, one named kernel call per step (llama2.c's forward()).
 // Llama / Qwen2 block:  h = x + Wo·attn(rope(Wq·n1), rope(Wk·n1), Wv·n1)   where n1 = rmsnorm(x)
 //                       x' = h + Wdown·(silu(Wgate·n2) ⊙ Wup·n2)             where n2 = rmsnorm(h)
-// logits = lm_head · rmsnorm(x_last). The KV cache is written in place (copy of this step's K/V rows).
+// GPT-2 block:          x = wte[ids] + wpe[pos]  (learned positions, no rope)
+//                       h = x + Wo·attn(Wq·n1 + bq, Wk·n1 + bk, Wv·n1 + bv) + bo   where n1 = layernorm(x)
+//                       x' = h + Wdown·gelu(Wup·n2 + bu) + bd                        where n2 = layernorm(h)
+// The config's norm / positions / mlp fields pick the kernels (src/ref/forward.ts is the spec of both forms).
+// logits = lm_head · norm(x_last). The KV cache is written in place (copy of this step's K/V rows).
 // Prefill runs the whole prompt in one pass (matmuls); decode runs one token (GEMVs), one encoder per token.
 
 import type { Gpu } from '../gpu/device';
 import type { Recorder } from '../gpu/recorder';
 import type { GpuTensor } from '../gpu/tensor';
 import { attention } from '../kernels/attention';
-import { swiglu } from '../kernels/elementwise';
-import { embedding } from '../kernels/embedding';
-import { rmsnorm } from '../kernels/norm';
+import { gelu, swiglu } from '../kernels/elementwise';
+import { layernorm, rmsnorm } from '../kernels/norm';
+import { posEmbed } from '../kernels/posembed';
 import { rope } from '../kernels/rope';
 import { ropeInvFreq } from '../ref/rope';
 import type { ModelConfig } from './config';
+import { embedLookup, type EmbeddingTable, tiedHead, uploadEmbedding } from './embedding-table';
 import { applyLinear, type LinearWeight, linearBytes, releaseLinear, uploadLinear } from './linear';
 import type { HostWeights } from './weights';
 
+/** A block's linears in forward order (q, k, v, o, [gate,] up, down): gate only for a swiglu MLP. */
+export function layerLinears(L: GpuLayer): LinearWeight[] {
+  return L.gate ? [L.q, L.k, L.v, L.o, L.gate, L.up, L.down] : [L.q, L.k, L.v, L.o, L.up, L.down];
+}
+
 export interface GpuLayer {
   inputNorm: GpuTensor; // (hidden)
+  inputNormBias: GpuTensor | null; // (hidden): layernorm only
   q: LinearWeight; // (nHeads*headDim, hidden)
   k: LinearWeight; // (nKv*headDim, hidden)
   v: LinearWeight; // (nKv*headDim, hidden)
   o: LinearWeight; // (hidden, nHeads*headDim)
   postNorm: GpuTensor; // (hidden)
-  gate: LinearWeight; // (inter, hidden)
+  postNormBias: GpuTensor | null; // (hidden): layernorm only
+  gate: LinearWeight | null; // (inter, hidden): swiglu only
   up: LinearWeight; // (inter, hidden)
   down: LinearWeight; // (hidden, inter)
   kCache: GpuTensor; // (maxSeq, nKv*headDim)
@@ -40,18 +52,20 @@ interface Acts {
   k: GpuTensor; // (n, kvDim)
   v: GpuTensor; // (n, kvDim)
   att: GpuTensor; // (n, nHeads*headDim)
-  gate: GpuTensor; // (n, inter)
-  up: GpuTensor; // (n, inter)
-  h: GpuTensor; // (n, inter) silu(gate) ⊙ up
+  gate: GpuTensor | null; // (n, inter): swiglu only
+  up: GpuTensor | null; // (n, inter): swiglu only
+  h: GpuTensor; // (n, inter) silu(gate) ⊙ up, or gelu(up·n2 + bu) in place
   last: GpuTensor; // (1, hidden) last row of xn, for the head
 }
 
 export class GpuModel {
   readonly layers: GpuLayer[] = [];
-  readonly embed: GpuTensor; // (vocab, hidden)
+  readonly embed: EmbeddingTable; // (vocab, hidden), row-split when over the binding limit (embedding-table.ts)
+  readonly posEmbed: GpuTensor | null; // (cfg.maxSeq, hidden): learned positions only
   readonly finalNorm: GpuTensor; // (hidden)
+  readonly finalNormBias: GpuTensor | null; // (hidden): layernorm only
   lmHead: LinearWeight; // (vocab, hidden); shares the embedding tensor when tied
-  readonly invFreq: GpuTensor; // (headDim/2)
+  readonly invFreq: GpuTensor | null; // (headDim/2): rope only
   readonly kvDim: number;
   private acts = new Map<number, Acts>();
 
@@ -60,25 +74,33 @@ export class GpuModel {
     const qDim = nHeads * headDim;
     this.kvDim = nKvHeads * headDim;
     const pool = gpu.pool;
-    this.embed = pool.fromArray('model.embed_tokens.weight', [cfg.vocabSize, H], w.embed, 'weights');
+    if (cfg.positions === 'learned' && (!w.posEmbed || maxSeq > cfg.maxSeq))
+      throw new Error(`GpuModel: learned positions need posEmbed with maxSeq ${maxSeq} <= ${cfg.maxSeq} rows`);
+    const opt = (name: string, a: Float32Array | null) => (a ? pool.fromArray(name, [a.length], a, 'weights') : null);
+    this.embed = uploadEmbedding(gpu, 'model.embed_tokens.weight', cfg.vocabSize, H, w.embed);
+    this.posEmbed = cfg.positions === 'learned' ? pool.fromArray('model.pos_embed.weight', [cfg.maxSeq, H], w.posEmbed!, 'weights') : null;
     this.finalNorm = pool.fromArray('model.norm.weight', [H], w.finalNorm, 'weights');
+    this.finalNormBias = opt('model.norm.bias', w.finalNormBias);
     this.lmHead =
       w.lmHead === w.embed
-        ? { name: 'lm_head (tied)', rows: cfg.vocabSize, cols: H, format: 'f32', tensors: { W: this.embed }, bias: null }
+        ? tiedHead(this.embed)
         : uploadLinear(gpu, 'lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
-    this.invFreq = pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights');
+    this.invFreq =
+      cfg.positions === 'rope' ? pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights') : null;
     w.layers.forEach((lw, i) => {
       const p = `model.layers.${i}`;
       this.layers.push({
         inputNorm: pool.fromArray(`${p}.input_layernorm.weight`, [H], lw.inputNorm, 'weights'),
+        inputNormBias: opt(`${p}.input_layernorm.bias`, lw.inputNormBias),
         q: uploadLinear(gpu, `${p}.self_attn.q_proj.weight`, qDim, H, lw.q, lw.qBias),
         k: uploadLinear(gpu, `${p}.self_attn.k_proj.weight`, this.kvDim, H, lw.k, lw.kBias),
         v: uploadLinear(gpu, `${p}.self_attn.v_proj.weight`, this.kvDim, H, lw.v, lw.vBias),
-        o: uploadLinear(gpu, `${p}.self_attn.o_proj.weight`, H, qDim, lw.o, null),
+        o: uploadLinear(gpu, `${p}.self_attn.o_proj.weight`, H, qDim, lw.o, lw.oBias),
         postNorm: pool.fromArray(`${p}.post_attention_layernorm.weight`, [H], lw.postNorm, 'weights'),
-        gate: uploadLinear(gpu, `${p}.mlp.gate_proj.weight`, I, H, lw.gate, null),
-        up: uploadLinear(gpu, `${p}.mlp.up_proj.weight`, I, H, lw.up, null),
-        down: uploadLinear(gpu, `${p}.mlp.down_proj.weight`, H, I, lw.down, null),
+        postNormBias: opt(`${p}.post_attention_layernorm.bias`, lw.postNormBias),
+        gate: lw.gate ? uploadLinear(gpu, `${p}.mlp.gate_proj.weight`, I, H, lw.gate, null) : null,
+        up: uploadLinear(gpu, `${p}.mlp.up_proj.weight`, I, H, lw.up, lw.upBias),
+        down: uploadLinear(gpu, `${p}.mlp.down_proj.weight`, H, I, lw.down, lw.downBias),
         kCache: pool.alloc(`${p}.k_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
         vCache: pool.alloc(`${p}.v_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
       });
@@ -92,12 +114,12 @@ export class GpuModel {
   replaceLinears(make: (old: LinearWeight) => LinearWeight): void {
     const swap = (l: LinearWeight): LinearWeight => {
       const next = make(l);
-      if (next !== l) releaseLinear(this.gpu, l, [this.embed]);
+      if (next !== l) releaseLinear(this.gpu, l, this.embed.tensors);
       return next;
     };
     for (const L of this.layers) {
       L.q = swap(L.q); L.k = swap(L.k); L.v = swap(L.v); L.o = swap(L.o);
-      L.gate = swap(L.gate); L.up = swap(L.up); L.down = swap(L.down);
+      L.gate = L.gate && swap(L.gate); L.up = swap(L.up); L.down = swap(L.down);
     }
     this.lmHead = swap(this.lmHead);
     this.gpu.clearCaches();
@@ -106,7 +128,7 @@ export class GpuModel {
   /** Every linear layer, in forward order (for techniques and the roofline's byte count). */
   linears(): LinearWeight[] {
     const out: LinearWeight[] = [];
-    for (const l of this.layers) out.push(l.q, l.k, l.v, l.o, l.gate, l.up, l.down);
+    for (const l of this.layers) out.push(...layerLinears(l));
     out.push(this.lmHead);
     return out;
   }
@@ -115,8 +137,9 @@ export class GpuModel {
   bytesPerToken(pos: number): number {
     const { hiddenSize: H } = this.cfg;
     let b = this.linears().reduce((s, l) => s + linearBytes(l), 0);
-    b += this.layers.length * (2 * H * 4 + 2 * (pos + 1) * this.kvDim * 4); // norms + K/V rows read by attention
-    return b + H * 4 * 2; // embedding row + final norm
+    const norms = this.cfg.norm === 'layernorm' ? 2 : 1; // weight (+ bias)
+    b += this.layers.length * (2 * norms * H * 4 + 2 * (pos + 1) * this.kvDim * 4); // norms + K/V rows read by attention
+    return b + H * 4 * (1 + norms + (this.posEmbed ? 1 : 0)); // embedding row + final norm (+ position row)
   }
 
   private actsFor(n: number): Acts {
@@ -124,6 +147,7 @@ export class GpuModel {
     if (a) return a;
     const { hiddenSize: H, intermediateSize: I, nHeads, headDim } = this.cfg;
     const al = (name: string, shape: number[]) => this.gpu.pool.alloc(`${name}[n=${n}]`, shape, 'f32', 'activations');
+    const swi = this.cfg.mlp === 'swiglu';
     a = {
       n,
       x: al('x', [n, H]),
@@ -132,8 +156,8 @@ export class GpuModel {
       k: al('k', [n, this.kvDim]),
       v: al('v', [n, this.kvDim]),
       att: al('att', [n, nHeads * headDim]),
-      gate: al('gate', [n, I]),
-      up: al('up', [n, I]),
+      gate: swi ? al('gate', [n, I]) : null,
+      up: swi ? al('up', [n, I]) : null,
       h: al('h', [n, I]),
       last: al('last', [1, H]),
     };
@@ -145,9 +169,10 @@ export class GpuModel {
   releasePrefillActs(): void {
     for (const [n, a] of this.acts) {
       if (n === 1) continue;
-      for (const t of Object.values(a)) if (typeof t !== 'number') this.gpu.pool.release(t);
+      for (const t of Object.values(a)) if (typeof t !== 'number' && t) this.gpu.pool.release(t);
       this.acts.delete(n);
     }
+    for (const l of this.linears()) l.scratch?.releaseBatch(); // split layers' multi-token scratch outputs
   }
 
   /**
@@ -158,30 +183,38 @@ export class GpuModel {
    */
   forward(rec: Recorder, ids: GpuTensor, n: number, pos0: number, logits: GpuTensor, allLogits = false, layers = this.layers.length): void {
     if (pos0 + n > this.maxSeq) throw new Error(`context overflow: positions up to ${pos0 + n} > maxSeq ${this.maxSeq}`);
-    this.embedStep(rec, ids, n);
+    this.embedStep(rec, ids, n, pos0);
     for (let l = 0; l < layers; l++) this.block(rec, l, n, pos0);
     this.head(rec, n, logits, allLogits);
   }
 
-  /** x = embed[ids]. */
-  embedStep(rec: Recorder, ids: GpuTensor, n: number): void {
-    const { hiddenSize: H, vocabSize: vocab } = this.cfg;
-    rec.run(embedding, { n, dim: H, vocab }, { table: this.embed, ids, out: this.actsFor(n).x }, { n, dim: H, vocab });
+  /** x = embed[ids] for tokens at positions pos0.. (+ posEmbed[pos0 ..] when positions are learned). */
+  embedStep(rec: Recorder, ids: GpuTensor, n: number, pos0: number): void {
+    const { hiddenSize: H } = this.cfg;
+    embedLookup(rec, this.embed, ids, this.actsFor(n).x, n);
+    if (this.posEmbed) rec.run(posEmbed, { n, dim: H }, { table: this.posEmbed, x: this.actsFor(n).x }, { n, dim: H, rows: this.cfg.maxSeq, pos0 });
+  }
+
+  /** y = norm(x)·w (+ b) over n rows: the model's norm kind (rmsnorm, or layernorm with its bias). */
+  private norm(rec: Recorder, x: GpuTensor, w: GpuTensor, b: GpuTensor | null, y: GpuTensor, n: number): void {
+    const { hiddenSize: H, normEps: eps } = this.cfg;
+    if (this.cfg.norm === 'rmsnorm') rec.run(rmsnorm, { n, dim: H }, { x, w, y }, { n, dim: H, eps });
+    else rec.run(layernorm, { n, dim: H }, { x, w, b: b!, y }, { n, dim: H, eps });
   }
 
   /** One transformer block on the residual stream of n tokens at positions pos0.. (KV written in place). */
   block(rec: Recorder, l: number, n: number, pos0: number): void {
-    const { hiddenSize: H, headDim, rmsNormEps: eps } = this.cfg;
+    const { headDim } = this.cfg;
     const a = this.actsFor(n);
     const L = this.layers[l]!;
     // per-layer dims: structured pruning may remove heads (whole KV groups) and FFN neurons
     const lHeads = L.q.rows / headDim;
     const lKv = L.k.rows / headDim;
-    const inter = L.gate.rows;
+    const inter = L.up.rows;
     // attention
-    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.inputNorm, y: a.xn }, { n, dim: H, eps });
+    this.norm(rec, a.x, L.inputNorm, L.inputNormBias, a.xn, n);
     applyLinear(rec, L.q, a.xn, a.q, n);
-    rec.run(rope, { n, nHeads: lHeads, headDim }, { invFreq: this.invFreq, x: a.q }, { n, nHeads: lHeads, headDim, rotaryDim: headDim, pos0 });
+    if (this.invFreq) rec.run(rope, { n, nHeads: lHeads, headDim }, { invFreq: this.invFreq, x: a.q }, { n, nHeads: lHeads, headDim, rotaryDim: headDim, pos0 });
     this.writeKv(rec, l, n, pos0, a.xn);
     rec.run(
       attention,
@@ -189,13 +222,18 @@ export class GpuModel {
       { q: a.q, k: L.kCache, v: L.vCache, out: a.att },
       { n, nHeads: lHeads, nKvHeads: lKv, headDim, pos0, scale: 1 / Math.sqrt(headDim) },
     );
-    applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att
+    applyLinear(rec, L.o, a.att, a.x, n, true); // x += Wo·att (+ bo)
     // feed-forward
-    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: L.postNorm, y: a.xn }, { n, dim: H, eps });
-    applyLinear(rec, L.gate, a.xn, a.gate, n);
-    applyLinear(rec, L.up, a.xn, a.up, n);
-    rec.run(swiglu, { n: n * inter }, { gate: a.gate, up: a.up, out: a.h }, { n: n * inter });
-    applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h
+    this.norm(rec, a.x, L.postNorm, L.postNormBias, a.xn, n);
+    if (L.gate) {
+      applyLinear(rec, L.gate, a.xn, a.gate!, n);
+      applyLinear(rec, L.up, a.xn, a.up!, n);
+      rec.run(swiglu, { n: n * inter }, { gate: a.gate!, up: a.up!, out: a.h }, { n: n * inter });
+    } else {
+      applyLinear(rec, L.up, a.xn, a.h, n); // h = Wup·n2 + bu
+      rec.run(gelu, { n: n * inter }, { x: a.h }, { n: n * inter }); // in place
+    }
+    applyLinear(rec, L.down, a.h, a.x, n, true); // x += Wdown·h (+ bd)
   }
 
   /** K/V of layer l from normalised input xn (n, hidden): project, rotate, write cache rows pos0.. in place. */
@@ -207,7 +245,7 @@ export class GpuModel {
     const lKv = kvDim / headDim;
     applyLinear(rec, L.k, xn, a.k, n);
     applyLinear(rec, L.v, xn, a.v, n);
-    rec.run(rope, { n, nHeads: lKv, headDim }, { invFreq: this.invFreq, x: a.k }, { n, nHeads: lKv, headDim, rotaryDim: headDim, pos0 });
+    if (this.invFreq) rec.run(rope, { n, nHeads: lKv, headDim }, { invFreq: this.invFreq, x: a.k }, { n, nHeads: lKv, headDim, rotaryDim: headDim, pos0 });
     rec.copy(a.k, L.kCache, n * kvDim * 4, 0, pos0 * kvDim * 4); // cache rows (maxSeq, kvDim)
     rec.copy(a.v, L.vCache, n * kvDim * 4, 0, pos0 * kvDim * 4);
   }
@@ -217,22 +255,22 @@ export class GpuModel {
    * exit hidden state (the residual stream where the token left), so later tokens attend to valid rows.
    */
   propagateKv(rec: Recorder, l: number, n: number, pos0: number): void {
-    const { hiddenSize: H, rmsNormEps: eps } = this.cfg;
     const a = this.actsFor(n);
-    rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: this.layers[l]!.inputNorm, y: a.xn }, { n, dim: H, eps });
+    const L = this.layers[l]!;
+    this.norm(rec, a.x, L.inputNorm, L.inputNormBias, a.xn, n);
     this.writeKv(rec, l, n, pos0, a.xn);
   }
 
-  /** logits = lm_head · rmsnorm(x): the last row only, or all n rows. */
+  /** logits = lm_head · norm(x): the last row only, or all n rows. */
   head(rec: Recorder, n: number, logits: GpuTensor, allLogits = false): void {
-    const { hiddenSize: H, rmsNormEps: eps } = this.cfg;
+    const { hiddenSize: H } = this.cfg;
     const a = this.actsFor(n);
     if (allLogits) {
-      rec.run(rmsnorm, { n, dim: H }, { x: a.x, w: this.finalNorm, y: a.xn }, { n, dim: H, eps });
+      this.norm(rec, a.x, this.finalNorm, this.finalNormBias, a.xn, n);
       applyLinear(rec, this.lmHead, a.xn, logits, n);
     } else {
       rec.copy(a.x, a.last, H * 4, (n - 1) * H * 4, 0);
-      rec.run(rmsnorm, { n: 1, dim: H }, { x: a.last, w: this.finalNorm, y: a.xn }, { n: 1, dim: H, eps });
+      this.norm(rec, a.last, this.finalNorm, this.finalNormBias, a.xn, 1);
       applyLinear(rec, this.lmHead, a.xn, logits, 1);
     }
   }
@@ -243,8 +281,8 @@ export class GpuModel {
     for (const L of this.layers) {
       for (const l of [L.q, L.k, L.v]) applyLinear(rec, l, a.xn, l === L.q ? a.q : l === L.k ? a.k : a.v, 1);
       applyLinear(rec, L.o, a.att, a.x, 1);
-      applyLinear(rec, L.gate, a.xn, a.gate, 1);
-      applyLinear(rec, L.up, a.xn, a.up, 1);
+      if (L.gate) applyLinear(rec, L.gate, a.xn, a.gate!, 1);
+      applyLinear(rec, L.up, a.xn, a.up ?? a.h, 1);
       applyLinear(rec, L.down, a.h, a.x, 1);
     }
     applyLinear(rec, this.lmHead, a.xn, logits, 1);
@@ -253,12 +291,12 @@ export class GpuModel {
   destroy(): void {
     const pool = this.gpu.pool;
     for (const L of this.layers) {
-      for (const l of [L.q, L.k, L.v, L.o, L.gate, L.up, L.down]) releaseLinear(this.gpu, l);
-      for (const t of [L.inputNorm, L.postNorm, L.kCache, L.vCache]) pool.release(t);
+      for (const l of layerLinears(L)) releaseLinear(this.gpu, l);
+      for (const t of [L.inputNorm, L.inputNormBias, L.postNorm, L.postNormBias, L.kCache, L.vCache]) pool.release(t ?? undefined);
     }
-    releaseLinear(this.gpu, this.lmHead, [this.embed]);
-    for (const t of [this.embed, this.finalNorm, this.invFreq]) pool.release(t);
-    for (const a of this.acts.values()) for (const t of Object.values(a)) if (typeof t !== 'number') pool.release(t);
+    releaseLinear(this.gpu, this.lmHead, this.embed.tensors);
+    for (const t of [...this.embed.tensors, this.posEmbed, this.finalNorm, this.finalNormBias, this.invFreq]) pool.release(t ?? undefined);
+    for (const a of this.acts.values()) for (const t of Object.values(a)) if (typeof t !== 'number' && t) pool.release(t);
     this.acts.clear();
     this.layers.length = 0;
     this.gpu.clearCaches();

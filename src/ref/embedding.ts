@@ -13,3 +13,19 @@ export function embed(table: Vec, ids: ArrayLike<number>, dim: number): Float64A
   }
   return out;
 }
+
+/**
+ * One row chunk of a split table (shaders/embedding.wgsl with row0): chunk = rows [row0, row0 + chunk.length/dim)
+ * of the whole table. Tokens whose id falls in the chunk get its row in `out` (n, dim); the others get zeros when
+ * fillZeros (the first chunk) and are left as they are otherwise. Returns `out`.
+ */
+export function embedRows(chunk: Vec, ids: ArrayLike<number>, dim: number, row0: number, fillZeros: boolean, out: Float64Array): Float64Array {
+  const rows = Math.floor(chunk.length / dim);
+  for (let t = 0; t < ids.length; t++) {
+    const id = ids[t]! - row0;
+    const inside = id >= 0 && id < rows && Number.isInteger(id);
+    if (!inside && !fillZeros) continue;
+    for (let c = 0; c < dim; c++) out[t * dim + c] = inside ? chunk[id * dim + c]! : 0;
+  }
+  return out;
+}

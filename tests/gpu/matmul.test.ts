@@ -38,7 +38,7 @@ describe('matmul (prefill x·Wᵀ) vs src/ref/linear.ts', () => {
           if (accumulate) gpu.pool.write(ty, y0);
           else poison(gpu, ty);
           const rec = new Recorder(gpu);
-          rec.run(matmul, { n, rows, cols, bias, accumulate, force }, { W: tW, x: tx, b: tb, y: ty }, { n, rows, cols });
+          rec.run(matmul, { n, rows, cols, bias, accumulate, force }, { W: tW, x: tx, b: tb, y: ty }, { n, rows, cols, yOff: 0, ldy: rows });
           rec.submit();
           const got = await gpu.pool.readF32(ty);
           const want = linear(W, x, rows, cols, n, bias ? b : null, accumulate ? y0 : null);
@@ -46,6 +46,35 @@ describe('matmul (prefill x·Wᵀ) vs src/ref/linear.ts', () => {
           for (const t of [tW, tx, tb, ty]) gpu.pool.release(t);
         });
       }
+    }
+  }
+
+  // A row chunk of a split weight: y[t, r] at y[t·ldy + yOff + r]; the other columns are left untouched.
+  for (const [n, rows, cols, yOff, ldy] of [[3, 5, 7, 2, 9], [17, 37, 12, 16, 70], [5, 65, 33, 64, 129], [2, 16, 16, 0, 40]] as const) {
+    for (const force of MATMUL_VARIANTS) {
+      if (force === 'reg4x4_vec4' && cols % 4 !== 0) continue;
+      it(`${force} chunk n=${n} rows=${rows} at yOff=${yOff} ldy=${ldy} (bias, accumulate)`, async () => {
+        const seed = n * 13 + rows * 7 + yOff;
+        const W = randn(rows * cols, seed);
+        const x = randn(n * cols, seed + 1);
+        const b = randn(rows, seed + 2);
+        const y0 = randn(n * ldy, seed + 3);
+        const tW = gpu.pool.fromArray('W', [rows, cols], W, 'weights');
+        const tx = gpu.pool.fromArray('x', [n, cols], x, 'activations');
+        const tb = gpu.pool.fromArray('b', [rows], b, 'weights');
+        const ty = gpu.pool.fromArray('y', [n, ldy], y0, 'activations');
+        const rec = new Recorder(gpu);
+        rec.run(matmul, { n, rows, cols, bias: true, accumulate: true, force }, { W: tW, x: tx, b: tb, y: ty }, { n, rows, cols, yOff, ldy });
+        rec.submit();
+        const got = await gpu.pool.readF32(ty);
+        const res = new Float64Array(n * rows);
+        for (let t = 0; t < n; t++) for (let r = 0; r < rows; r++) res[t * rows + r] = y0[t * ldy + yOff + r]!;
+        const part = linear(W, x, rows, cols, n, b, res);
+        const want = Float64Array.from(y0);
+        for (let t = 0; t < n; t++) want.set(part.subarray(t * rows, (t + 1) * rows), t * ldy + yOff);
+        expectClose(got, want, 1e-5, `matmul ${force} yOff/ldy`);
+        for (const t of [tW, tx, tb, ty]) gpu.pool.release(t);
+      });
     }
   }
 

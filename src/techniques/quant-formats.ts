@@ -4,11 +4,15 @@
 // Importing this module registers the formats.
 //
 // Precisions: 'f32' (dense, the f32 kernels), 'int8' → q8, 'int4' → q4, 'int4z' → q4z (src/techniques/quantize.ts
-// defines the packing). 'f16' is not implemented: it needs the 'shader-f16' feature (SwiftShader lacks it) and
-// f16 storage variants of the kernels; TODO — add them with tests on an adapter that has shader-f16.
+// defines the packing), 'f16' → format 'f16' (src/ref/f16.ts defines the packing: two binary16 per u32, round to
+// nearest even; kernels gemv_f16 / matmul_f16, f32 accumulation). f16 is f16 STORAGE: it runs on every adapter —
+// through unpack2x16float (core WGSL) where the device lacks 'shader-f16', through native f16 loads where it has
+// it (chosen at pack time from gpu.traits.hasF16, recorded in meta.storage).
 //
 // Default mixed scheme (defaultPlan):
 //   f32   → every linear f32.
+//   f16   → every linear f16 (the lm_head too; a tied head becomes its own f16 copy of the embedding). Half the
+//           f32 bytes per linear, so half the linears' bytes per token in the roofline.
 //   int8  → every linear q8, group 32 (the lm_head too).
 //   int4 / int4z → body q4 / q4z with the chosen group (32 by default); lm_head q8 group 32 — the head is the
 //           layer most sensitive to quantization (its error lands directly on the logits), as in llama.cpp's
@@ -16,19 +20,29 @@
 //   Measured on the embedded lab-target (CPU reference, 762 held-out tokens in 128-token windows): nll/token f32
 //   3.3885, int8 g32 3.3882, int4 g32 3.3909 (q8 head) / 3.3903 (q4 head), int4 g128 3.4016, int4z g32 3.3960 —
 //   the q8 head made no measurable difference there; it stays as the conservative default (+128 KiB).
-//   The embedding table stays f32 (the embedding kernel gathers f32 rows; only one row is read per token).
+//   The embedding table stays f32 at every precision, f16 included (the embedding kernel gathers f32 rows; only
+//   one row is read per token).
 // Biases (Qwen2 q/k/v) stay f32.
+//
+// Precision 'file' ("as in the model file"): each linear keeps the storage its file gave it. A master that carries
+// `packed` (GGUF Q8_0 / Q4_0 → q8 / q4 group 32, LoadedModel.prepacked) is uploaded with exactly those codes and
+// scales (uploadPacked), never re-quantized; a master without one is f32. It is the engine's setting right after
+// loading such a file; switching to f32 and back to 'file' restores the file's codes. With pruning, pruned
+// layers have new masters without `packed` and so run f32.
 
 import type { Gpu } from '../gpu/device';
 import type { AdapterTraits } from '../gpu/kernel';
 import type { Recorder } from '../gpu/recorder';
 import type { GpuTensor } from '../gpu/tensor';
+import { f16Kernels, f16Storage } from '../kernels/gemv-f16';
 import { gemvQuant } from '../kernels/gemv-quant';
 import { matmulQuant } from '../kernels/matmul-quant';
-import { type LinearWeight, registerFormat, uploadLinear } from '../model/linear';
+import { tiedHead } from '../model/embedding-table';
+import { type LinearWeight, registerFormat, type RowPart, uploadLinear, uploadRows } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
-import { bitsPerWeight, checkGroupSize, FORMAT_OF, type Precision, quantize, type QuantFormat, type QuantSpec, roundTrip } from './quantize';
+import { checkF16Range, packF16, roundTripF16 } from '../ref/f16';
+import { bitsPerWeight, checkGroupSize, FORMAT_OF, type Packed, type Precision, quantize, type QuantFormat, type QuantSpec, roundTrip } from './quantize';
 
 export type { Precision, QuantSpec } from './quantize';
 
@@ -43,13 +57,17 @@ export interface QuantPlan {
 /** The tied head's LinearWeight name (see GpuModel); its master is the embedding table. */
 export const TIED_HEAD = 'lm_head (tied)';
 
-export const F16_TODO = 'f16 weights are not implemented yet (needs f16 storage kernels, tested on an adapter with shader-f16)';
-
-/** Why a precision cannot be chosen on this adapter, or null when it can (for the UI's control). */
-export function precisionUnavailable(p: Precision, traits: Pick<AdapterTraits, 'hasF16'>): string | null {
-  if (p !== 'f16') return null;
-  return traits.hasF16 ? F16_TODO : "this adapter lacks the 'shader-f16' feature (f16 weights need it)";
+/**
+ * Why a precision cannot be chosen on this adapter, or null when it can (for the UI's control). Every precision
+ * runs everywhere: f16 without 'shader-f16' takes the unpack2x16float path (see f16KernelLabel).
+ */
+export function precisionUnavailable(_p: Precision, _traits: Pick<AdapterTraits, 'hasF16'>): string | null {
+  return null;
 }
+
+/** How f16 weights run on this adapter (meta.kernel of an f16 layer). */
+export const f16KernelLabel = (traits: Pick<AdapterTraits, 'hasF16'>): string =>
+  f16Storage(traits) === 'native' ? 'native f16 loads (shader-f16)' : 'unpack2x16float (no shader-f16)';
 
 /** The default plan for a precision (see the file header). */
 export function defaultPlan(precision: Precision, groupSize = 32): QuantPlan {
@@ -72,42 +90,61 @@ for (const fmt of ['q8', 'q4', 'q4z'] as const) {
   });
 }
 
-function formatOf(spec: QuantSpec): QuantFormat | 'f32' {
-  if (spec.precision === 'f32') return 'f32';
-  if (spec.precision === 'f16') throw new Error(F16_TODO);
+/** f16 weights: W (rows, ceil(cols / 2)) u32, two binary16 per word; meta.storage says which kernels read them. */
+registerFormat({
+  name: 'f16',
+  apply(rec: Recorder, l: LinearWeight, x: GpuTensor, y: GpuTensor, n: number, accumulate: boolean) {
+    const W = l.tensors['W']!;
+    const k = f16Kernels(l.meta?.['storage'] === 'native' ? 'native' : 'unpack');
+    const tensors = { W, x, b: l.bias ?? W, y };
+    const s = { rows: l.rows, cols: l.cols, bias: l.bias !== null, accumulate };
+    if (n === 1) rec.run(k.gemv, s, tensors, { rows: l.rows, cols: l.cols });
+    else rec.run(k.matmul, { ...s, n }, tensors, { n, rows: l.rows, cols: l.cols });
+  },
+});
+
+function formatOf(spec: QuantSpec): QuantFormat | 'f32' | 'f16' {
+  if (spec.precision === 'file') throw new Error("precision 'file' has no single format: applyPrecision resolves it per layer");
+  if (spec.precision === 'f32' || spec.precision === 'f16') return spec.precision;
   return FORMAT_OF[spec.precision];
 }
 
 function checkSpec(spec: QuantSpec): void {
-  if (formatOf(spec) !== 'f32') checkGroupSize(spec.groupSize);
+  const fmt = formatOf(spec);
+  if (fmt !== 'f32' && fmt !== 'f16') checkGroupSize(spec.groupSize);
 }
 
 /**
  * A LinearWeight in `spec`'s storage, uploaded from the f32 master W (rows, cols) with purpose 'weights':
- * f32 → { W }; q8/q4 → { Wq (rows, wordsPerRow) u32, scales (rows, nGroups) f32 }; q4z adds zeros (rows, nGroups).
- * meta: { precision, groupSize, bitsPerWeight } (groupSize is what the kernels read).
+ * f32 → { W }; f16 → { W (rows, ceil(cols / 2)) u32 } (src/ref/f16.ts; F16RangeError for |w| ≥ 65520);
+ * q8/q4 → { Wq (rows, wordsPerRow) u32, scales (rows, nGroups) f32 }; q4z adds zeros (rows, nGroups).
+ * meta: { precision, groupSize, bitsPerWeight } (groupSize is what the kernels read); f16: { precision,
+ * bitsPerWeight, storage: 'unpack' | 'native' (which kernels run it), kernel (a label for the UI) }.
  */
 export function packLinear(gpu: Gpu, name: string, rows: number, cols: number, W: Float32Array, bias: Float32Array | null, spec: QuantSpec): LinearWeight {
   if (W.length !== rows * cols) throw new Error(`${name}: master has ${W.length} values, the layer is (${rows}, ${cols})`);
   const fmt = formatOf(spec);
   if (fmt === 'f32') return { ...uploadLinear(gpu, name, rows, cols, W, bias), meta: { precision: 'f32', bitsPerWeight: 32 } };
-  const p = quantize(W, rows, cols, fmt, spec.groupSize);
-  const pool = gpu.pool;
+  if (fmt === 'f16') {
+    const h = packF16(W, rows, cols, name);
+    const meta = { precision: 'f16', bitsPerWeight: 16, storage: f16Storage(gpu.traits), kernel: f16KernelLabel(gpu.traits) };
+    return uploadRows(gpu, { name, rows, cols, format: 'f16', meta }, [{ key: 'W', label: `${name}:f16`, data: h.words, perRow: h.wordsPerRow }], bias);
+  }
+  return uploadPacked(gpu, name, quantize(W, rows, cols, fmt, spec.groupSize), bias, spec.precision);
+}
+
+/** A LinearWeight holding packed codes `p` exactly as they are (q8/q4/q4z), with purpose 'weights'. */
+export function uploadPacked(gpu: Gpu, name: string, p: Packed, bias: Float32Array | null, precision: Precision): LinearWeight {
+  const { rows, cols, format: fmt } = p;
   const ng = p.scales.length / rows;
-  const tensors: Record<string, GpuTensor> = {
-    Wq: pool.fromArray(`${name}:${fmt}`, [rows, p.wordsPerRow], p.words, 'weights'),
-    scales: pool.fromArray(`${name}:scales`, [rows, ng], p.scales, 'weights'),
-  };
-  if (p.zeros) tensors['zeros'] = pool.fromArray(`${name}:zeros`, [rows, ng], p.zeros, 'weights');
-  return {
-    name,
-    rows,
-    cols,
-    format: fmt,
-    tensors,
-    bias: bias ? pool.fromArray(name.replace(/weight$/, 'bias'), [rows], bias, 'weights') : null,
-    meta: { precision: spec.precision, groupSize: spec.groupSize, bitsPerWeight: bitsPerWeight(fmt, spec.groupSize) },
-  };
+  // row-major parts: uploadRows splits them into row chunks when one exceeds the binding limit (src/model/linear.ts)
+  const parts: RowPart[] = [
+    { key: 'Wq', label: `${name}:${fmt}`, data: p.words, perRow: p.wordsPerRow },
+    { key: 'scales', label: `${name}:scales`, data: p.scales, perRow: ng },
+  ];
+  if (p.zeros) parts.push({ key: 'zeros', label: `${name}:zeros`, data: p.zeros, perRow: ng });
+  const meta = { precision, groupSize: p.groupSize, bitsPerWeight: bitsPerWeight(fmt, p.groupSize) };
+  return uploadRows(gpu, { name, rows, cols, format: fmt, meta }, parts, bias);
 }
 
 const isHead = (name: string) => name === TIED_HEAD || name === 'lm_head.weight';
@@ -122,18 +159,18 @@ export function specFor(name: string, plan: QuantPlan): QuantSpec {
  * entry carrying its bias, as sparse-formats.ts' MasterEntry / pruneMasters() output does (prune first,
  * quantize second: pass the pruned masters here).
  */
-export type QuantMaster = Float32Array | { W: Float32Array; bias: Float32Array | null };
+export type QuantMaster = Float32Array | { W: Float32Array; bias: Float32Array | null; packed?: Packed | null };
 export type QuantMasters = ReadonlyMap<string, QuantMaster>;
 
-function masterOf(masters: QuantMasters, name: string): { W: Float32Array; bias: Float32Array | null } | null {
+function masterOf(masters: QuantMasters, name: string): { W: Float32Array; bias: Float32Array | null; packed?: Packed | null } | null {
   const m = masters.get(name);
   if (!m) return null;
-  if (!(m instanceof Float32Array)) return { W: m.W, bias: m.bias };
+  if (!(m instanceof Float32Array)) return { W: m.W, bias: m.bias, packed: m.packed ?? null };
   const b = name.endsWith('.weight') ? masters.get(name.replace(/weight$/, 'bias')) : undefined;
   return { W: m, bias: b instanceof Float32Array ? b : (b?.W ?? null) };
 }
 
-const QUANT_FORMATS: readonly string[] = ['q8', 'q4', 'q4z'];
+const QUANT_FORMATS: readonly string[] = ['q8', 'q4', 'q4z', 'f16'];
 
 /**
  * Already stored as `spec` (so a toggle leaves it alone). For an f32 spec any unquantized format counts (dense
@@ -142,6 +179,7 @@ const QUANT_FORMATS: readonly string[] = ['q8', 'q4', 'q4z'];
 function sameStorage(l: LinearWeight, spec: QuantSpec): boolean {
   const fmt = formatOf(spec);
   if (fmt === 'f32') return !QUANT_FORMATS.includes(l.format);
+  if (fmt === 'f16') return l.format === 'f16';
   return l.format === fmt && Number(l.meta?.['groupSize']) === spec.groupSize;
 }
 
@@ -151,28 +189,41 @@ function sameStorage(l: LinearWeight, spec: QuantSpec): boolean {
  * kept (for f32: any unquantized format, so pruned 'sparse'/'2:4' layers stay), unless opts.repackAll (every
  * layer re-packed from `masters`; use it when the masters changed under a quantized layer). A tied head going back
  * to f32 shares the embedding tensor again, so GPU bytes return to the same figure for the same plan.
- * Everything is validated before the model is touched; throws on f16, or a missing master or a shape mismatch
- * for a layer that must be re-packed.
+ * Everything is validated before the model is touched; throws on a missing master or a shape mismatch for a
+ * layer that must be re-packed, or (F16RangeError) a weight an f16 layer cannot store.
  */
 export function applyPrecision(gpu: Gpu, model: GpuModel, masters: QuantMasters, plan: QuantPlan, opts: { repackAll?: boolean } = {}): void {
-  const targets = new Map<LinearWeight, { spec: QuantSpec; W: Float32Array; bias: Float32Array | null }>();
+  const targets = new Map<LinearWeight, { spec: QuantSpec; W: Float32Array; bias: Float32Array | null; packed?: Packed | null }>();
   for (const l of model.linears()) {
-    const spec = specFor(l.name, plan);
+    let spec = specFor(l.name, plan);
+    const fromFile = spec.precision === 'file' ? (masterOf(masters, l.name)?.packed ?? null) : null;
+    if (spec.precision === 'file') spec = fileSpec(fromFile); // this layer's storage in the file
     checkSpec(spec);
-    if (!opts.repackAll && sameStorage(l, spec)) continue; // kept as it is: its master is not needed
+    // kept as it is (its master is not needed); file codes are always re-uploaded: a q4 g32 layer may hold other codes
+    if (!opts.repackAll && !fromFile && sameStorage(l, spec)) continue;
     const m = masterOf(masters, l.name);
     if (!m) throw new Error(`applyPrecision: no f32 master for '${l.name}'`);
     if (m.W.length !== l.rows * l.cols) throw new Error(`applyPrecision: master '${l.name}' has ${m.W.length} values, the layer is (${l.rows}, ${l.cols})`);
-    targets.set(l, { spec, ...m });
+    if (spec.precision === 'f16') checkF16Range(m.W, l.cols, l.name);
+    const packed = fromFile;
+    if (packed && (packed.rows !== l.rows || packed.cols !== l.cols)) throw new Error(`applyPrecision: packed '${l.name}' is (${packed.rows}, ${packed.cols}), the layer (${l.rows}, ${l.cols})`);
+    targets.set(l, { spec, W: m.W, bias: m.bias, packed });
   }
   model.replaceLinears((old) => {
     const t = targets.get(old);
     if (!t) return old;
-    const { spec, W, bias } = t;
+    const { spec, W, bias, packed } = t;
+    if (packed) return uploadPacked(gpu, old.name, packed, bias, 'file');
     if (old.name === TIED_HEAD && spec.precision === 'f32')
-      return { name: TIED_HEAD, rows: old.rows, cols: old.cols, format: 'f32', tensors: { W: model.embed }, bias: null, meta: { precision: 'f32', bitsPerWeight: 32 } };
+      return { ...tiedHead(model.embed), meta: { precision: 'f32', bitsPerWeight: 32 } };
     return packLinear(gpu, old.name, old.rows, old.cols, W, bias, spec);
   });
+}
+
+/** What precision 'file' means for one layer: the packed format it was loaded in, or f32. */
+function fileSpec(packed: Packed | null): QuantSpec {
+  if (!packed) return { precision: 'f32', groupSize: 0 };
+  return { precision: packed.format === 'q8' ? 'int8' : packed.format === 'q4' ? 'int4' : 'int4z', groupSize: packed.groupSize };
 }
 
 /** Per-layer name of each linear, as GpuModel names them, with its host array. */
@@ -182,28 +233,33 @@ function hostLinears(w: HostWeights): [string, Float32Array][] {
     const p = `model.layers.${i}`;
     out.push(
       [`${p}.self_attn.q_proj.weight`, lw.q], [`${p}.self_attn.k_proj.weight`, lw.k], [`${p}.self_attn.v_proj.weight`, lw.v],
-      [`${p}.self_attn.o_proj.weight`, lw.o], [`${p}.mlp.gate_proj.weight`, lw.gate], [`${p}.mlp.up_proj.weight`, lw.up],
-      [`${p}.mlp.down_proj.weight`, lw.down],
+      [`${p}.self_attn.o_proj.weight`, lw.o], ...(lw.gate ? [[`${p}.mlp.gate_proj.weight`, lw.gate] as [string, Float32Array]] : []),
+      [`${p}.mlp.up_proj.weight`, lw.up], [`${p}.mlp.down_proj.weight`, lw.down],
     );
   });
   out.push(w.lmHead === w.embed ? [TIED_HEAD, w.embed] : ['lm_head.weight', w.lmHead]);
   return out;
 }
 
-/** f32 masters keyed by LinearWeight.name (tied head: the embedding), plus q/k/v bias masters by HF bias name. */
+/** f32 masters keyed by LinearWeight.name (tied head: the embedding), plus bias masters (q/k/v; o/up/down for GPT-2) by bias name. */
 export function mastersFromHost(w: HostWeights): Map<string, Float32Array> {
   const m = new Map<string, Float32Array>(hostLinears(w));
   w.layers.forEach((lw, i) => {
     const a = `model.layers.${i}.self_attn`;
+    const f = `model.layers.${i}.mlp`;
     if (lw.qBias) m.set(`${a}.q_proj.bias`, lw.qBias);
     if (lw.kBias) m.set(`${a}.k_proj.bias`, lw.kBias);
     if (lw.vBias) m.set(`${a}.v_proj.bias`, lw.vBias);
+    if (lw.oBias) m.set(`${a}.o_proj.bias`, lw.oBias);
+    if (lw.upBias) m.set(`${f}.up_proj.bias`, lw.upBias);
+    if (lw.downBias) m.set(`${f}.down_proj.bias`, lw.downBias);
   });
   return m;
 }
 
 /**
- * HostWeights whose linears are exactly the dequantized weights `plan` gives (quantize → dequantize), so the CPU
+ * HostWeights whose linears are exactly the dequantized weights `plan` gives (quantize → dequantize; f16: packF16
+ * → unpackF16), so the CPU
  * reference (src/ref/forward.ts) can run what the GPU runs. Norms, biases and the embedding are unchanged; a tied
  * head that is quantized becomes its own array (the embedding stays f32).
  */
@@ -212,6 +268,7 @@ export function dequantizedHostWeights(w: HostWeights, plan: QuantPlan): HostWei
   const deq = (name: string, W: Float32Array, cols: number): Float32Array => {
     const spec = specFor(name, plan);
     const fmt = formatOf(spec);
+    if (fmt === 'f16') return roundTripF16(W, W.length / cols, cols, name);
     return fmt === 'f32' ? W : roundTrip(W, W.length / cols, cols, fmt, spec.groupSize);
   };
   const layers = w.layers.map((lw, i) => {
@@ -224,11 +281,11 @@ export function dequantizedHostWeights(w: HostWeights, plan: QuantPlan): HostWei
       k: deq(`${p}.self_attn.k_proj.weight`, lw.k, H),
       v: deq(`${p}.self_attn.v_proj.weight`, lw.v, H),
       o: deq(`${p}.self_attn.o_proj.weight`, lw.o, qDim),
-      gate: deq(`${p}.mlp.gate_proj.weight`, lw.gate, H),
+      gate: lw.gate && deq(`${p}.mlp.gate_proj.weight`, lw.gate, H),
       up: deq(`${p}.mlp.up_proj.weight`, lw.up, H),
       down: deq(`${p}.mlp.down_proj.weight`, lw.down, I),
     };
   });
   const lmHead = deq(w.lmHead === w.embed ? TIED_HEAD : 'lm_head.weight', w.lmHead, H);
-  return { embed: w.embed, layers, finalNorm: w.finalNorm, lmHead };
+  return { ...w, layers, lmHead };
 }

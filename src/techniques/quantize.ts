@@ -20,8 +20,8 @@
 // error), so that no (q − z)·s overflows f32: dequantizing never gives NaN/Inf.
 // Error bound per element: |w − ŵ| ≤ s/2 for q8/q4 (plus f32 rounding of ŵ); ≤ s/2 + |z − (−lo/s)|·s ≤ s for q4z.
 
-/** What the UI offers. 'f16' needs the 'shader-f16' feature (not implemented yet: see quant-formats.ts). */
-export type Precision = 'f32' | 'f16' | 'int8' | 'int4' | 'int4z';
+/** What the UI offers ('file': each linear as its model file stored it — see quant-formats.ts). */
+export type Precision = 'f32' | 'f16' | 'int8' | 'int4' | 'int4z' | 'file';
 
 export interface QuantSpec {
   precision: Precision;

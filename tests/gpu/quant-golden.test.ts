@@ -1,6 +1,7 @@
 // Golden end-to-end for quantized weights: after applyPrecision re-packs the fixture model, its greedy decode on
-// WebGPU (prefill through matmul_quant, decode through gemv_quant) equals, token for token, the float64 CPU
-// reference forward run on exactly the dequantized weights (dequantizedHostWeights). The fixture's hidden 72 and
+// WebGPU (prefill through matmul_quant / matmul_f16, decode through gemv_quant / gemv_f16) equals, token for token,
+// the float64 CPU reference forward run on exactly the dequantized weights (dequantizedHostWeights; for f16 the
+// f16-rounded weights). The fixture's hidden 72 and
 // inter 98 leave a short last group in every row (72 = 2·32 + 8, 98 = 3·32 + 2).
 import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
@@ -22,6 +23,8 @@ const CASES: { label: string; opts: Parameters<typeof makeLlamaFixture>[0]; plan
   { label: 'int4 g32 everywhere (head too), untied', opts: { seed: 11 }, plan: { default: g32('int4') } },
   { label: 'int4 g32 default mix (q8 head), tied head', opts: { seed: 12, tie: true }, plan: defaultPlan('int4') },
   { label: 'int4z g64, Qwen2 biases', opts: { seed: 14, qwen2: true }, plan: { default: { precision: 'int4z', groupSize: 64 } } },
+  { label: 'f16 everywhere, untied head, Qwen2 biases', opts: { seed: 14, qwen2: true }, plan: defaultPlan('f16') },
+  { label: 'f16 everywhere, tied head (its own f16 copy; the embedding stays f32)', opts: { seed: 12, tie: true }, plan: defaultPlan('f16') },
   { label: 'int8 g128 body, f32 tied head', opts: { seed: 12, tie: true }, plan: { default: { precision: 'int8', groupSize: 128 }, lmHead: { precision: 'f32', groupSize: 0 } } },
 ];
 
@@ -35,9 +38,9 @@ describe('quant golden: GPU greedy decode on packed weights equals the CPU refer
       const model = new GpuModel(gpu, cfg, weights, 64);
       try {
         applyPrecision(gpu, model, mastersFromHost(weights), c.plan);
-        const fmt = { f32: 'f32', int8: 'q8', int4: 'q4', int4z: 'q4z' } as Record<string, string>;
+        const fmt = { f32: 'f32', f16: 'f16', int8: 'q8', int4: 'q4', int4z: 'q4z' } as Record<string, string>;
         for (const l of model.linears()) expect(l.format, l.name).toBe(fmt[specFor(l.name, c.plan).precision]);
-        if (model.lmHead.format === 'f32' && weights.lmHead === weights.embed) expect(model.lmHead.tensors['W']).toBe(model.embed);
+        if (model.lmHead.format === 'f32' && weights.lmHead === weights.embed) expect(model.lmHead.tensors['W']).toBe(model.embed.tensors[0]);
         const got = await generateLoop(gpu, model, prompt, { sampling: { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 36 } });
         expect(got.ids).toEqual(want);
         expect(new Set(want).size, 'fixture output is not degenerate').toBeGreaterThan(5);

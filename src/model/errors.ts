@@ -66,3 +66,40 @@ export class ShapeMismatchError extends ModelLoadError {
 export class TokenizerError extends ModelLoadError {
   override name = 'TokenizerError';
 }
+
+/** A download failed — from the Hugging Face Hub, or from a served folder URL (the same downloader, src/model/hub.ts):
+ *  `reason` says how; the message names the file and the URL. */
+export class HubError extends ModelLoadError {
+  override name = 'HubError';
+  constructor(
+    message: string,
+    file: string,
+    readonly reason: 'invalid' | 'not-found' | 'unauthorized' | 'network' | 'interrupted' | 'http',
+    readonly status?: number,
+  ) {
+    super(message, file);
+  }
+}
+
+/** The user cancelled a model load (AbortSignal); nothing partial was kept. */
+export class LoadCancelledError extends ModelLoadError {
+  override name = 'LoadCancelledError';
+}
+
+/** A malformed or unsupported GGUF file (header, metadata key, tensor info or tensor data). */
+export class GgufError extends ModelLoadError {
+  override name = 'GgufError';
+  constructor(
+    message: string,
+    file: string,
+    /** The metadata key or tensor name involved, if any. */
+    readonly where?: string,
+  ) {
+    super(message, file);
+  }
+}
+
+/** A malformed or unsupported llama2.c checkpoint (.bin) or tokenizer.bin: header value, size, version. */
+export class Llama2cError extends ModelLoadError {
+  override name = 'Llama2cError';
+}

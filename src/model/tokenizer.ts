@@ -15,6 +15,10 @@ export interface TextTokenizer {
   readonly eosTokenIds: number[];
   /** One more than the largest id the tokenizer can produce. */
   readonly vocabSize: number;
+  /** The id the engine prepends to a TEXT prompt (BOS), when this tokenizer's convention adds one: SentencePiece
+   *  vocabularies (llama2.c, GGUF "llama") and tokenizer.json files whose post-processor adds BOS (Llama 2,
+   *  TinyLlama); null when none is added (GPT-2, SmolLM2, Qwen2). */
+  readonly bosForText: number | null;
   /** Token ids of `text`; no special tokens (BOS) are added. */
   encode(text: string): number[];
   /** Text of `ids`, special tokens kept. */
@@ -27,6 +31,7 @@ export class LabTokenizer implements TextTokenizer {
     readonly eosTokenIds: number[],
     /** One more than the largest id the tokenizer can produce. */
     readonly vocabSize: number,
+    readonly bosForText: number | null,
   ) {}
 
   static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown | null, file = 'tokenizer.json'): LabTokenizer {
@@ -56,7 +61,16 @@ export class LabTokenizer implements TextTokenizer {
       maxId = Math.max(maxId, id);
     }
     if (maxId < 0) throw new TokenizerError('has an empty vocabulary', file);
-    return new LabTokenizer(tok, eosTokenIds, maxId + 1);
+    // The post-processor's own BOS: what encoding with special tokens puts in front of the plain encoding.
+    let bosForText: number | null = null;
+    try {
+      const plain = tok.encode('a', { add_special_tokens: false }).ids;
+      const special = tok.encode('a', { add_special_tokens: true }).ids;
+      if (special.length === plain.length + 1 && special.slice(1).every((v, i) => v === plain[i])) bosForText = special[0]!;
+    } catch {
+      bosForText = null; // a post-processor that fails on this input adds nothing the lab relies on
+    }
+    return new LabTokenizer(tok, eosTokenIds, maxId + 1, bosForText);
   }
 
   /** Token ids of `text`; no special tokens are added. */

@@ -73,4 +73,20 @@ describe('LabTokenizer', () => {
     expect(tokenizerError(() => LabTokenizer.fromJson(tokenizerJson(), { eos_token: '</s>' })).message).toContain('"</s>"');
     tokenizerError(() => LabTokenizer.fromJson(tokenizerJson(), [1, 2]));
   });
+
+  it('bosForText: the BOS a TemplateProcessing post-processor adds (Llama 2 style), none for plain byte-level', () => {
+    expect(LabTokenizer.fromJson(tokenizerJson(), null).bosForText).toBeNull();
+    const withBos = {
+      ...tokenizerJson(),
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '<eos>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<eos>': { id: '<eos>', ids: [0], tokens: ['<eos>'] } },
+      },
+    };
+    const t = LabTokenizer.fromJson(withBos, null);
+    expect(t.bosForText).toBe(0);
+    expect(t.encode('hello')).toEqual([12]); // encode itself never adds it: the engine prepends bosForText once
+  });
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run generate -- --model <folder> (--prompt "text" | --prompt-ids 1,2,3) --max-new-tokens N
+// npm run generate -- --model <folder | file.gguf> (--prompt "text" | --prompt-ids 1,2,3) --max-new-tokens N
 //                     [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--profile] [--json]
 // Runs the real engine on WebGPU in headless Chromium (see harness.mjs). Progress goes to stderr. With --json the
 // LAST stdout line is one JSON object: model, prompt_ids, output_ids, text, adapter, metrics {ttft_ms,
@@ -9,9 +9,9 @@
 
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CliError, exitWithError, fmt, log, metricsJson, startLab } from './harness.mjs';
+import { CliError, exitWithError, fmt, log, metricsJson, modelPath, startLab } from './harness.mjs';
 
-const USAGE = `usage: npm run generate -- --model <folder> (--prompt "text" | --prompt-ids 1,2,3) --max-new-tokens N
+const USAGE = `usage: npm run generate -- --model <folder | file.gguf> (--prompt "text" | --prompt-ids 1,2,3) --max-new-tokens N
        [--temperature 0] [--top-k 0] [--top-p 1] [--seed 1] [--profile] [--json]`;
 
 function num(v, name, { int = false, min = -Infinity, max = Infinity } = {}) {
@@ -77,9 +77,9 @@ async function main() {
   try {
     const opts = parse(process.argv.slice(2));
     json = opts.json;
-    lab = await startLab({ modelDir: opts.model });
-    const name = opts.model.split(/[\\/]/).filter(Boolean).pop();
-    const loaded = await lab.runner('load', lab.modelUrl, name);
+    const { dir, files, name } = modelPath(opts.model);
+    lab = await startLab({ modelDir: dir });
+    const loaded = await lab.runner('load', lab.modelUrl, name, files);
     const { result, stats } = await lab.runner('generate', opts.req);
     const m = result.metrics;
     const out = {

@@ -6,9 +6,9 @@
 //   3. tools/cli/runner.html, which runs the real LabEngine in the page and answers window.labRunner calls.
 // Progress goes to stderr; results come back as plain objects.
 
-import { createReadStream, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +59,21 @@ function serveFolders(folders, files = {}) {
       }
     },
   };
+}
+
+/**
+ * What `--model <path>` names: an HF folder (config.json + safetensors), a folder holding a llama2.c checkpoint
+ * (*.bin + tokenizer.bin), or a .gguf file (or a folder holding one). Returns the folder to serve, the names of
+ * the files in it (the runner detects the format from them) and a display name.
+ */
+export function modelPath(path) {
+  if (!existsSync(path)) throw new CliError('ModelLoadError', `${path}: no such file or folder`);
+  if (statSync(path).isFile()) {
+    const dir = dirname(path);
+    return { dir, files: [basename(path)], name: basename(path).replace(/\.gguf$/i, '') };
+  }
+  const files = readdirSync(path).filter((f) => statSync(join(path, f)).isFile());
+  return { dir: path, files, name: path.split(/[\\/]/).filter(Boolean).pop() };
 }
 
 export function log(msg) {

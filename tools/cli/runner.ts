@@ -10,6 +10,7 @@ import { environmentFromProbe, exportJson } from '../../src/bench/session';
 import { getSuite } from '../../src/bench/suites';
 import { timeLinearsOnly } from '../../src/engine/autotune';
 import { LabEngine } from '../../src/engine/engine';
+import { detectFormat, pickLlama2cFiles } from '../../src/model/detect';
 import type { EngineErrorInfo, GenerateRequest, ModelSource, RunMetrics, SamplingOptions } from '../../src/engine/types';
 
 /** What bench.mjs asks for in --suite mode. */
@@ -31,7 +32,9 @@ type Result<T> = T | { error: EngineErrorInfo };
 
 interface Runner {
   ready: boolean;
-  load(baseUrl: string, name?: string): Promise<Result<unknown>>;
+  /** `files`: the served folder's file names, when known; a GGUF file or a llama2.c checkpoint is detected from them
+   *  (src/model/detect.ts) and loaded as picked files, exactly as the app's local loading does. */
+  load(baseUrl: string, name?: string, files?: string[]): Promise<Result<unknown>>;
   generate(req: GenerateRequest, progressEvery?: number): Promise<Result<unknown>>;
   bench(req: { prompt: string | number[]; sampling: SamplingOptions; warmup: number; repeats: number }): Promise<Result<unknown>>;
   /** The weight-reading floor: `reps` timed submits of the loaded model's decode-step GEMVs (timeLinearsOnly). */
@@ -59,14 +62,31 @@ async function guard<T>(fn: () => Promise<T>): Promise<Result<T>> {
   }
 }
 
+/** A served HF folder loads by URL; a served .gguf file or llama2.c folder is fetched into File objects and loaded
+ *  like the user's picked files (the format is detected from the names, never configured). */
+async function sourceFor(baseUrl: string, name: string | undefined, files: string[] | undefined): Promise<ModelSource> {
+  const format = files ? detectFormat(files) : 'hf';
+  if (!files || format === 'hf' || format === null) return { kind: 'url', baseUrl, name };
+  const wanted = format === 'gguf' ? files.filter((f) => f.toLowerCase().endsWith('.gguf')) : (() => {
+    const p = pickLlama2cFiles(files);
+    return [p.checkpoint, ...(p.tokenizer ? [p.tokenizer] : [])];
+  })();
+  const picked = await Promise.all(wanted.map(async (f) => {
+    const res = await fetch(`${baseUrl.replace(/\/?$/, '/')}${encodeURIComponent(f)}`);
+    if (!res.ok) throw new Error(`${f}: HTTP ${res.status}`);
+    return new File([await res.blob()], f);
+  }));
+  return { kind: 'files', files: picked, name };
+}
+
 window.labRunner = {
   ready: true,
 
-  load: (baseUrl, name) =>
+  load: (baseUrl, name, files) =>
     guard(async () => {
       const adapter = await engine.init();
       progress(`adapter: ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' / ') || 'unknown'}${adapter.isFallback ? ' (fallback, CPU-emulated: timings are not GPU timings)' : ''}`);
-      const source: ModelSource = { kind: 'url', baseUrl, name };
+      const source = await sourceFor(baseUrl, name, files);
       progress(`loading ${name ?? baseUrl}`);
       const model = await engine.load(source);
       const ms = model.loadMs;

@@ -22,6 +22,8 @@ export default defineConfig({
         test: {
           name: 'gpu',
           include: ['tests/gpu/**/*.test.ts'],
+          // a local stand-in for the Hugging Face Hub (tests/hub/server.ts); its port is inject('hubPort')
+          globalSetup: ['tests/hub/global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,

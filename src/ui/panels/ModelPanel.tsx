@@ -1,8 +1,135 @@
-// Model picker: embedded models (models/manifest.json), a local folder or files, or any served folder URL.
+// Model picker: embedded models (models/manifest.json), a Hugging Face Hub repo id (+ revision, optional access
+// token; the known-models table of the manifest as suggestions with parameters and bytes at the current precision),
+// a local folder or files (pickers, or dropped onto the panel: files and whole folders), or any served folder URL.
+// While a model loads: a progress bar with bytes and ETA, and Cancel. `?hub=<endpoint>` points the Hub field at
+// another server with the Hub's URL layout (the tests' local stand-in).
 import { useSignal } from '@preact/signals';
-import { loadEmbedded, loadFiles, loadModel, urlSource } from '../actions';
+import { engine, loadEmbedded, loadFiles, loadModel, urlSource } from '../actions';
 import { fmtBytes, fmtCount } from '../format';
-import { busy, embedded, model, selectedEmbedded } from '../state';
+import { busy, embedded, known, type KnownModel, loadProgress, model, phase, selectedEmbedded, techniques } from '../state';
+
+/** The Hub endpoint: ?hub=<url> (tests), else the Hub itself (undefined → https://huggingface.co). */
+function hubEndpoint(): string | undefined {
+  return new URLSearchParams(location.search).get('hub') ?? undefined;
+}
+
+/** The known table's bytes at the current precision (int4z shown as int4 g32: the zero-points add 1 bit/weight). */
+function knownBytes(k: KnownModel): { label: string; bytes: number | undefined } {
+  const p = techniques.value.quant.precision;
+  const key = p === 'int8' ? 'int8_g32' : p === 'int4' || p === 'int4z' ? 'int4_g32' : p;
+  return { label: key.replace('_', ' '), bytes: k.bytes[key] };
+}
+
+/** Files of a drop: plain files, and every file inside dropped folders (recursively), with their folder paths. */
+async function droppedFiles(dt: DataTransfer): Promise<{ files: File[]; folder: string | null }> {
+  const entries = [...dt.items].map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+  if (entries.length === 0) return { files: [...dt.files], folder: null };
+  const out: { file: File; depth: number }[] = [];
+  const walk = async (e: FileSystemEntry, depth: number): Promise<void> => {
+    if (e.isFile) out.push({ file: await new Promise<File>((ok, bad) => (e as FileSystemFileEntry).file(ok, bad)), depth });
+    else if (e.isDirectory) {
+      const reader = (e as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((ok, bad) => reader.readEntries(ok, bad)); // in batches until []
+        if (batch.length === 0) break;
+        for (const c of batch) await walk(c, depth + 1);
+      }
+    }
+  };
+  for (const e of entries) await walk(e, 0);
+  const top = Math.min(...out.map((o) => o.depth)); // a dropped folder: its own files, not its subfolders (e.g. onnx/)
+  const folder = entries.length === 1 && entries[0]!.isDirectory ? entries[0]!.name : null;
+  return { files: out.filter((o) => o.depth === top).map((o) => o.file), folder };
+}
+
+async function onDrop(ev: DragEvent): Promise<void> {
+  ev.preventDefault();
+  if (busy.value || !ev.dataTransfer) return;
+  const { files, folder } = await droppedFiles(ev.dataTransfer);
+  if (files.length === 0) return;
+  if (folder) void loadModel({ kind: 'files', files, name: folder });
+  else void loadFiles(files);
+}
+
+function fmtEta(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return '';
+  const s = Math.ceil(ms / 1000);
+  return s >= 60 ? ` · ${Math.floor(s / 60)} min ${s % 60} s left` : ` · ${s} s left`;
+}
+
+function LoadProgressView() {
+  const p = loadProgress.value;
+  if (phase.value !== 'loading') return null;
+  return (
+    <div class="row" data-testid="load-progress">
+      <progress max={p?.total || 1} value={p ? p.loaded : 0} />
+      <span class="small muted" data-testid="load-progress-text">
+        {!p ? 'starting…' : p.phase !== 'download' ? `${p.phase}…` : `${fmtBytes(p.loaded)} / ${fmtBytes(p.total)} (${p.filesDone}/${p.files} files${p.cachedBytes ? `, ${fmtBytes(p.cachedBytes)} cached` : ''})${fmtEta(p.etaMs)}`}
+      </span>
+      <button class="secondary" data-testid="load-cancel" onClick={() => void engine.cancelLoad()}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+function HubForm() {
+  const repo = useSignal('');
+  const revision = useSignal('');
+  const token = useSignal('');
+  const dis = busy.value;
+  const list = known.value;
+  const picked = list.find((k) => k.repo === repo.value.trim());
+  return (
+    <form
+      class="row"
+      data-testid="hub-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const r = repo.value.trim();
+        if (r) void loadModel({ kind: 'hub', repo: r, revision: revision.value.trim() || undefined, endpoint: hubEndpoint(), token: token.value.trim() || undefined });
+      }}
+    >
+      <input
+        type="text"
+        list="hub-known"
+        placeholder="Hub repo, e.g. HuggingFaceTB/SmolLM2-135M"
+        data-testid="hub-repo"
+        value={repo.value}
+        onInput={(e) => (repo.value = (e.currentTarget as HTMLInputElement).value)}
+      />
+      <datalist id="hub-known">
+        {list.map((k) => {
+          const b = knownBytes(k);
+          return (
+            <option key={k.repo} value={k.repo}>
+              {`${k.architecture}, ${fmtCount(k.parameters)} params, ${fmtBytes(b.bytes)} at ${b.label}${k.gated ? ', gated' : ''}`}
+            </option>
+          );
+        })}
+      </datalist>
+      <input type="text" placeholder="revision (main)" size={10} data-testid="hub-revision" value={revision.value} onInput={(e) => (revision.value = (e.currentTarget as HTMLInputElement).value)} />
+      <input
+        type="password"
+        placeholder="access token (gated)"
+        size={12}
+        autocomplete="off"
+        data-testid="hub-token"
+        value={token.value}
+        onInput={(e) => (token.value = (e.currentTarget as HTMLInputElement).value)}
+      />
+      <button type="submit" class="secondary" data-testid="load-hub" disabled={dis || !repo.value.trim()}>
+        Load
+      </button>
+      {picked && (
+        <span class="small muted" data-testid="hub-known-info">
+          {picked.description ?? picked.architecture}: {fmtCount(picked.parameters)} parameters, {fmtBytes(knownBytes(picked).bytes)} at {knownBytes(picked).label}
+          {picked.gated ? ' (gated: needs an access token)' : ''}
+        </span>
+      )}
+    </form>
+  );
+}
 
 function pick(ev: Event): void {
   const input = ev.currentTarget as HTMLInputElement;
@@ -31,8 +158,9 @@ function ModelInfoView() {
       <dt>tokenizer</dt>
       <dd>{m.hasTokenizer ? 'yes' : 'no (prompt with token ids)'}</dd>
       <dt>load ms</dt>
-      <dd title="fetch / parse / upload / compile">
+      <dd title={`${ms.fetchFrom === 'cache' ? 'cache read' : ms.fetchFrom === 'local' ? 'disk read' : 'download'} / parse / upload / compile`}>
         {[ms.fetch, ms.parse, ms.upload, ms.compile].map((v) => Math.round(v)).join(' / ')}
+        {ms.fetchFrom === 'cache' ? ' (cached)' : ''}
       </dd>
     </dl>
   );
@@ -43,7 +171,7 @@ export function ModelPanel() {
   const list = embedded.value;
   const dis = busy.value;
   return (
-    <section class="panel" data-testid="model-panel">
+    <section class="panel" data-testid="model-panel" onDragOver={(e) => e.preventDefault()} onDrop={(e) => void onDrop(e)}>
       <h2>Model</h2>
       <div class="row">
         <select
@@ -64,8 +192,9 @@ export function ModelPanel() {
           Load
         </button>
       </div>
-      <div class="row">
-        <label class={`button secondary${dis ? ' disabled' : ''}`} title="A folder with config.json, model.safetensors, tokenizer.json">
+      <HubForm />
+      <div class="row" title="or drop a model folder or its files onto this panel">
+        <label class={`button secondary${dis ? ' disabled' : ''}`} title="A folder with config.json, model.safetensors (or model.safetensors.index.json and its shards), tokenizer.json">
           Folder…
           <input type="file" multiple disabled={dis} data-testid="file-folder" ref={(el) => { if (el) el.webkitdirectory = true; }} onChange={pick} />
         </label>
@@ -92,6 +221,7 @@ export function ModelPanel() {
           Load
         </button>
       </form>
+      <LoadProgressView />
       <ModelInfoView />
     </section>
   );

@@ -7,16 +7,28 @@
 // worker gets a unique name; a worker that holds a Web Lock of that name for its lifetime (one line in worker.ts:
 // `navigator.locks.request(self.name, () => new Promise(() => {}))`) lets the client notice: the client queues for
 // the same lock, which it is granted exactly when the worker is gone. Workers without that lock are not watched.
+// A worker can also HANG (a busy loop, a synchronous step that never ends): it holds its lock and answers nothing.
+// While a call is pending the client pings the worker every `pingMs`; a token event, a ping reply or any answer
+// counts as a sign of life. After `unresponsiveMs` without one, `onUnresponsive` listeners hear the silence (the
+// UI offers Restart); after `autoRestartMs` (0 = never) the client restarts the worker itself: pending calls reject
+// with EngineHungError. Pages opened with the debug flag (EngineClient option `debug`, set by `?debug`) get a
+// worker with test-only calls (`debugHang`, `debugLoseDevice`); other workers do not have them at all. The
+// watchdog itself is src/engine/watchdog.ts (its options and `watchdogFromQuery` are re-exported here).
 
 import * as Comlink from 'comlink';
 import type { AdapterProbe } from '../gpu/device';
+import { Watchdog, type WatchdogOptions } from './watchdog';
 import type {
   ConfigureResult,
   Engine,
   EngineErrorInfo,
   EngineStats,
+  EstimateRequest,
   GenerateRequest,
   GenerateResult,
+  LoadProgress,
+  MemoryBudget,
+  MemoryVerdict,
   ModelInfo,
   ModelSource,
   QualityReport,
@@ -57,6 +69,27 @@ interface Pending {
 /** Makes a worker; `name` is unique per worker (the name of its liveness lock, see the header). */
 export type WorkerFactory = (name: string) => Worker;
 
+/** What the worker exposes: the Engine, a ping, and (debug workers only) the test hooks. */
+export interface WorkerApi extends Engine {
+  /** Answers at once (the worker's clock, ms): a sign of life. */
+  ping(): number;
+  /** Debug workers only (others reject the call): busy-loop for `ms` (a hung worker). */
+  debugHang(ms: number): void;
+  /** Debug workers only (others reject the call): destroy the GPU device (a device loss). */
+  debugLoseDevice(): void;
+}
+
+/** A worker name ending in this gets the test hooks (src/engine/worker.ts). */
+export const DEBUG_WORKER_SUFFIX = '-debug';
+
+export { DEFAULT_WATCHDOG, watchdogFromQuery, type WatchdogOptions } from './watchdog';
+
+export interface EngineClientOptions {
+  /** Start workers with the test hooks (see the header). */
+  debug?: boolean;
+  watchdog?: Partial<WatchdogOptions>;
+}
+
 const defaultWorker: WorkerFactory = (name) => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name });
 
 let workerSeq = 0;
@@ -66,7 +99,7 @@ const MAX_RESTARTS_PER_30S = 3;
 
 export class EngineClient implements Engine {
   private worker!: Worker;
-  private remote!: Comlink.Remote<Engine>;
+  private remote!: Comlink.Remote<WorkerApi>;
   /** The current worker's name, liveness watch (aborted when the client stops the worker itself), and whether
    *  the watch was set up (after the worker's first answer). */
   private life!: { name: string; unwatch: AbortController; checked: boolean };
@@ -77,9 +110,36 @@ export class EngineClient implements Engine {
   private broken: EngineError | null = null;
   /** How many times the worker was restarted after dying. */
   restarts = 0;
+  private readonly debug: boolean;
+  private readonly dog: Watchdog;
 
-  constructor(private readonly makeWorker: WorkerFactory = defaultWorker) {
+  constructor(
+    private readonly makeWorker: WorkerFactory = defaultWorker,
+    opts: EngineClientOptions = {},
+  ) {
+    this.debug = opts.debug ?? false;
+    this.dog = new Watchdog(opts.watchdog, {
+      pending: () => this.pending.size,
+      ping: () => this.remote.ping(),
+      restart: () => this.restartHung(true),
+    });
     this.start();
+  }
+
+  /** Told `silentMs` when the worker stops showing signs of life during a call, and null when it answers again
+   *  (or was restarted). */
+  onUnresponsive(fn: (silentMs: number | null) => void): () => void {
+    return this.dog.onUnresponsive(fn);
+  }
+
+  /** Whether the worker is silent past `unresponsiveMs` during a call right now. */
+  get unresponsive(): boolean {
+    return this.dog.unresponsive;
+  }
+
+  /** The hang watchdog's settings (may be changed at any time). */
+  get watchdog(): WatchdogOptions {
+    return this.dog.options;
   }
 
   /** Called after the worker died and was replaced (the model is gone: load it again). */
@@ -92,12 +152,35 @@ export class EngineClient implements Engine {
     return this.call((r) => r.init());
   }
 
-  load(source: ModelSource): Promise<ModelInfo> {
-    return this.call((r) => r.load(source));
+  /** `onProgress` crosses as a comlink proxy made for this call only (a restarted worker never sees an old one). */
+  load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    if (!onProgress) return this.call((r) => r.load(source));
+    const cb = Comlink.proxy((p: LoadProgress) => {
+      this.dog.alive();
+      try {
+        onProgress(p);
+      } catch (e) {
+        console.error('onProgress handler threw', e);
+      }
+    });
+    return this.call((r) => r.load(source, cb));
+  }
+
+  cancelLoad(): Promise<void> {
+    return this.call((r) => r.cancelLoad());
+  }
+
+  estimate(req: EstimateRequest): Promise<MemoryVerdict> {
+    return this.call((r) => r.estimate(req));
+  }
+
+  setMemoryBudget(bytes: number | null): Promise<MemoryBudget> {
+    return this.call((r) => r.setMemoryBudget(bytes));
   }
 
   generate(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
     const cb = Comlink.proxy((ev: TokenEvent) => {
+      this.dog.alive();
       try {
         onToken(ev);
       } catch (e) {
@@ -127,6 +210,26 @@ export class EngineClient implements Engine {
     return this.call((r) => r.evaluate(opts));
   }
 
+  /** Debug workers only (see the header): make the worker busy-loop for `ms`. Never settles while it hangs. */
+  debugHang(ms: number): Promise<void> {
+    return this.call((r) => r.debugHang(ms));
+  }
+
+  /** Debug workers only: destroy the worker's GPU device (the engine reports a DeviceLostError and recovers). */
+  debugLoseDevice(): Promise<void> {
+    return this.call((r) => r.debugLoseDevice());
+  }
+
+  /** Restart a worker that does not respond (the UI's Restart button, or the watchdog): pending calls reject with
+   *  EngineHungError. */
+  restartHung(auto = false): void {
+    const s = Math.round(this.dog.silentMs / 1000);
+    this.restart({
+      name: 'EngineHungError',
+      message: `The engine did not respond for ${s} s ${auto ? 'and was restarted automatically' : 'and was restarted at your request'}; the interrupted call was abandoned.`,
+    });
+  }
+
   /** Replace the worker now (e.g. a user's "restart engine"); pending calls reject with `why`. */
   restart(why: EngineErrorInfo = { name: 'WorkerRestarted', message: 'The engine worker was restarted: load a model again.' }): void {
     this.restarts++;
@@ -134,8 +237,8 @@ export class EngineClient implements Engine {
     for (const p of this.pending) p.reject(err);
     this.pending.clear();
     this.stop();
-    const now = Date.now();
-    this.restartTimes = [...this.restartTimes.filter((t) => now - t < 30_000), now];
+    const t = Date.now();
+    this.restartTimes = [...this.restartTimes.filter((x) => t - x < 30_000), t];
     if (this.restartTimes.length > MAX_RESTARTS_PER_30S) {
       // Dying over and over (a worker script that fails to load): stop trying rather than loop.
       this.broken = new EngineError(why.name, `${why.message.replace(/ It was restarted: load a model again\.$/, '')} The worker keeps failing, so it was not restarted again: reload the page.`);
@@ -156,7 +259,7 @@ export class EngineClient implements Engine {
 
   private start(): void {
     const name = `lab-engine-${++workerSeq}-${Math.random().toString(36).slice(2, 10)}`;
-    const worker = this.makeWorker(name);
+    const worker = this.makeWorker(this.debug ? name + DEBUG_WORKER_SUFFIX : name);
     worker.addEventListener('error', (ev) => {
       ev.preventDefault();
       if (worker !== this.worker) return; // an old worker's last words
@@ -168,8 +271,8 @@ export class EngineClient implements Engine {
       this.restart({ name: 'WorkerCrashedError', message: 'A message from the engine worker could not be deserialized. The worker was restarted: load a model again.' });
     });
     this.worker = worker;
-    this.remote = Comlink.wrap<Engine>(worker);
-    this.life = { name, unwatch: new AbortController(), checked: false };
+    this.remote = Comlink.wrap<WorkerApi>(worker);
+    this.life = { name: this.debug ? name + DEBUG_WORKER_SUFFIX : name, unwatch: new AbortController(), checked: false };
   }
 
   /** After the worker's first answer: if it holds its liveness lock, queue for the lock (granted when it is gone). */
@@ -192,6 +295,7 @@ export class EngineClient implements Engine {
   }
 
   private stop(): void {
+    this.dog.reset();
     this.life.unwatch.abort();
     try {
       this.remote[Comlink.releaseProxy]();
@@ -202,11 +306,12 @@ export class EngineClient implements Engine {
   }
 
   /** Run one remote call; it settles when the worker answers or when the worker dies (never hangs on a dead one). */
-  private call<T>(fn: (r: Comlink.Remote<Engine>) => Promise<T>): Promise<T> {
+  private call<T>(fn: (r: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
     const life = this.life;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = { reject };
+      this.dog.callStarted();
       this.pending.add(p);
       let promise: Promise<T>;
       try {
@@ -217,7 +322,10 @@ export class EngineClient implements Engine {
         return;
       }
       const answered = () => {
-        if (life.checked || life !== this.life) return;
+        if (life !== this.life) return;
+        this.dog.alive();
+        if (this.pending.size <= 1) this.dog.stop();
+        if (life.checked) return;
         life.checked = true; // the worker's script ran: its liveness lock (if it takes one) is held by now
         void this.watch(life);
       };

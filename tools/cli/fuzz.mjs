@@ -26,6 +26,7 @@ try {
   console.error(`fuzz: ${cases} cases, seed ${seed}, ${CASE_MS} ms per case before it counts as a hang`);
   const s = await runFuzz({ cases, seed, tokenizerJson, log: (m) => console.error(m) });
   for (const f of s.failures.slice(0, 20)) console.error(`FAIL ${f.target} (${f.how}): ${f.error}`);
+  for (const [name, t] of Object.entries(s.byTarget)) console.error(`  ${name}: ${t.cases} cases, ${t.rejected} rejected, ${t.loaded} loaded, ${t.crashes} crashes, ${t.hangs} hangs`);
   console.log(`${s.cases} cases: ${s.rejected} rejected with typed errors, ${s.loaded} loaded, ${s.crashes} crashes, ${s.hangs} hangs`);
   process.exitCode = s.crashes || s.hangs ? 1 : 0;
 } finally {

@@ -1,4 +1,5 @@
-// The fuzz harness: mutate valid model and session files and feed them to the real loaders. Every case must
+// The fuzz harness: mutate valid model and session files (safetensors, config.json, tokenizer.json, session JSON,
+// and GGUF / llama2.c + tokenizer.bin from ./formats.ts) and feed them to the real loaders. Every case must
 // end in a typed error (ModelLoadError / SessionImportError and their subclasses) or a correct load: no other
 // exception (a crash), no case over the time budget (a hang), no read beyond the byte budget before validation.
 // CPU only; fixed seed and count. Run: npm run fuzz -- [--cases N] [--seed S]
@@ -12,6 +13,7 @@ import { loadModel } from '../../src/model/source';
 import { loadWeights } from '../../src/model/weights';
 import { makeLlamaFixture } from '../../tests/fixtures/llama';
 import type { ModelSource } from '../../src/engine/types';
+import { formatTargets } from './formats';
 import { mutateBytes, mutateJson, rng, type Rand } from './mutate';
 
 export const CASE_MS = 2000; // a case slower than this counts as a hang
@@ -24,6 +26,8 @@ export interface FuzzSummary {
   crashes: number;
   hangs: number;
   failures: { target: string; how: string; error: string }[];
+  /** Per target: cases, rejected, loaded, crashes, hangs. */
+  byTarget: Record<string, { cases: number; rejected: number; loaded: number; crashes: number; hangs: number }>;
 }
 
 type Outcome = 'rejected' | 'loaded';
@@ -107,24 +111,30 @@ export function targets(tokenizerJson: unknown): Target[] {
 }
 
 export async function runFuzz(opts: { cases: number; seed: number; tokenizerJson: unknown; log?: (s: string) => void }): Promise<FuzzSummary> {
-  const ts = targets(opts.tokenizerJson);
-  const s: FuzzSummary = { cases: 0, rejected: 0, loaded: 0, crashes: 0, hangs: 0, failures: [] };
+  const ts = [...targets(opts.tokenizerJson), ...(await formatTargets(counted, READ_BUDGET))];
+  const s: FuzzSummary = { cases: 0, rejected: 0, loaded: 0, crashes: 0, hangs: 0, failures: [], byTarget: {} };
   for (let i = 0; i < opts.cases; i++) {
     const t = ts[i % ts.length]!;
     const u = rng(opts.seed * 1_000_003 + i);
     const c = await t.run(u);
+    const bt = (s.byTarget[t.name] ??= { cases: 0, rejected: 0, loaded: 0, crashes: 0, hangs: 0 });
+    bt.cases++;
     const t0 = performance.now();
     try {
-      s[await c.outcome()]++;
+      const o = await c.outcome();
+      s[o]++;
+      bt[o]++;
     } catch (e) {
-      if (typed(e)) s.rejected++;
+      if (typed(e)) s.rejected++, bt.rejected++;
       else {
         s.crashes++;
+        bt.crashes++;
         s.failures.push({ target: t.name, how: c.how, error: `${(e as Error)?.name}: ${(e as Error)?.message}`.slice(0, 300) });
       }
     }
     if (performance.now() - t0 > CASE_MS) {
       s.hangs++;
+      bt.hangs++;
       s.failures.push({ target: t.name, how: c.how, error: `took ${Math.round(performance.now() - t0)} ms` });
     }
     s.cases++;

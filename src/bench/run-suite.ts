@@ -21,7 +21,8 @@
 //   { provider } for ORT) + { sampling, suite, output_agreement, dynamic? }, where output_agreement =
 //   { reference: 'lab dense', match: ids equal to the reference's at the same index ÷ the longer length,
 //   first_divergence: the first index that differs, or null }, and dynamic = the representative repetition's
-//   RunMetrics.early_exit / .speculative statistics when the engine reports them (a row that enables one of
+//   RunMetrics.early_exit / .speculative statistics when the engine reports them (+ quality_early_exit: the
+//   layers run under the quality measurement's forced decoding, QualityReport.early_exit, when exits were on) (a row that enables one of
 //   those techniques without them gets the note "warning: … may be the full model's"). Finally the engine is configured back to dense f32.
 // Progress: done/total in units of work (a generation = maxNewTokens units of its engine, an evaluation =
 // maxTokens units of 'quality'); etaMs from measured ms per unit of each kind (aggregate.ts Eta).
@@ -142,7 +143,7 @@ export async function runSuite(engine: Engine, suite: Suite, opts: RunSuiteOptio
   const baseConfig = (c: SuiteConfig) => ({ sampling: { ...sampling }, suite: suite.name, ...(c.engine === 'lab' ? resolveTechniques(c) : { provider: c.engine.slice(4) }) });
 
   /** One session run per prompt from repetitions (and optionally a profile and quality). */
-  const record = (c: SuiteConfig, pi: number, reps: Rep[], extra: { model: { weightBytes: number }; kernelNs?: Record<string, number>; quality?: RunQuality }) => {
+  const record = (c: SuiteConfig, pi: number, reps: Rep[], extra: { model: { weightBytes: number }; kernelNs?: Record<string, number>; quality?: RunQuality; qualityExit?: JsonValue }) => {
     const metrics = reps.map((r) => r.result.metrics);
     const agg = aggregate(metrics.map(figuresOf));
     const rep = reps[agg.representative]!;
@@ -154,6 +155,7 @@ export async function runSuite(engine: Engine, suite: Suite, opts: RunSuiteOptio
       ...baseConfig(c),
       output_agreement: outputAgreement(rep.result.outputIds, refs[pi]!.outputIds),
       ...(dynamic ? { dynamic } : {}),
+      ...(extra.qualityExit ? { quality_early_exit: extra.qualityExit } : {}),
     } as unknown as { [k: string]: JsonValue };
     return runFromResult({
       engine: c.engine,
@@ -196,14 +198,16 @@ export async function runSuite(engine: Engine, suite: Suite, opts: RunSuiteOptio
           runs.push({ pi, reps, kernelNs: prof.result.metrics.kernelNs });
         }
         let quality: RunQuality | undefined;
+        let qualityExit: JsonValue | undefined; // early exit: layers run under forced decoding (QualityReport.early_exit)
         if (qualityText !== null) {
           const maxTokens = suite.quality!.maxTokens;
           // a byte-level BPE token spans ≥ 1 character: 32× the tokens' worth of text holds the first maxTokens
           const q = await work('quality', maxTokens, `${c.label} [lab] quality (${maxTokens} tokens)`, () => engine.evaluate({ text: qualityText.slice(0, maxTokens * 32), maxTokens }));
           left.quality = 0;
           quality = qualityFromReport(q, 'lab f32');
+          if (q.early_exit) qualityExit = structuredClone(q.early_exit) as unknown as JsonValue;
         }
-        for (const r of runs) session = addRun(session, record(c, r.pi, r.reps, { model: cr, kernelNs: r.kernelNs, quality }));
+        for (const r of runs) session = addRun(session, record(c, r.pi, r.reps, { model: cr, kernelNs: r.kernelNs, quality, qualityExit }));
         const said = runs.flatMap((r) => r.reps).map((r) => dynamicStats(r.result.metrics) ?? {});
         if (settings.earlyExit.enabled && !said.some((d) => d.early_exit))
           note(`warning: ${c.label}: the engine accepted earlyExit but reported no early_exit statistics: these figures may be the full model's`);

@@ -68,7 +68,7 @@ export const SUITES: readonly Suite[] = [
   {
     ...common,
     name: 'precision',
-    description: 'Weight precision: f32, f16 (adapters with shader-f16 only), int8 and int4 group-wise, int4 with zero points',
+    description: 'Weight precision: f32, f16 storage (native f16 loads with shader-f16, unpack2x16float without), int8 and int4 group-wise, int4 with zero points',
     configs: [
       lab('f32'),
       lab('f16', { quant: { precision: 'f16' } }),
@@ -96,7 +96,8 @@ export const SUITES: readonly Suite[] = [
   {
     ...common,
     name: 'early-exit',
-    description: 'Early exit on max-probability confidence: thresholds 0.5, 0.7, 0.9 and never (1.01: checks run, nothing exits)',
+    description:
+      'Early exit on max-probability confidence: thresholds 0.5, 0.7, 0.9 and never (1.01: checks run, nothing exits); quality under forced decoding with the exits applied',
     configs: [
       lab('full depth'),
       lab('exit@0.5', { earlyExit: { enabled: true, threshold: 0.5 } }),
@@ -110,13 +111,19 @@ export const SUITES: readonly Suite[] = [
     ...common,
     name: 'speculative',
     draft: 'models/lab-draft',
-    description: 'Speculative decoding, greedy (output identical to the target): γ 2/4/6 with the draft model and with self-drafting',
+    description:
+      'Speculative decoding, greedy (output identical to the target): γ 2/4/6 with the draft model and with self-drafting, adaptive γ, and an int4 self-draft (of the f32 target and of an int8 target, beside the int8 target alone)',
     configs: [
       lab('target only'),
       ...[2, 4, 6].flatMap((gamma) => [
         lab(`draft model γ${gamma}`, { speculative: { enabled: true, draft: 'model', gamma } }),
         lab(`self γ${gamma}`, { speculative: { enabled: true, draft: 'self', gamma } }),
       ]),
+      lab('draft model γ2 adaptive', { speculative: { enabled: true, draft: 'model', gamma: 2, adaptive: true } }),
+      lab('self γ4 adaptive', { speculative: { enabled: true, draft: 'self', gamma: 4, adaptive: true } }),
+      lab('self γ4 int4 draft', { speculative: { enabled: true, draft: 'self', gamma: 4, draftPrecision: 'int4' } }),
+      lab('int8 target only', { quant: { precision: 'int8', groupSize: 32 } }),
+      lab('int8 + self γ4 int4 draft', { quant: { precision: 'int8', groupSize: 32 }, speculative: { enabled: true, draft: 'self', gamma: 4, draftPrecision: 'int4' } }),
     ],
   },
 ];

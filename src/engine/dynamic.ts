@@ -65,6 +65,9 @@ export interface DynamicLoopResult extends LoopResult {
 export type EarlyExitOptions = EarlyExitRule & {
   /** Teacher forcing (quality measurement): step i's input is forced[i−1] instead of the picked id. */
   forced?: readonly number[];
+  /** With `forced` only: (≥ tokens, vocab) f32; row i receives the logits token i was picked from (its exit
+   *  layer's head), copied on the GPU after the exit decision (no extra sync), read back by the caller. */
+  keepLogits?: GpuTensor;
 };
 
 /** A draft for speculative decoding: a separate model with the same vocabulary, or the target's first layers. */
@@ -151,6 +154,15 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
   const slots = [0, 1].map((k) => pool.alloc(`exit_id_conf[${k}]`, [2], 'u32', 'activations'));
   const us: number[] = []; // each token's uniform, drawn in token order
   const ahead = !opt.forced; // teacher forcing writes the input id from the CPU: nothing may run ahead of it
+  const keep = opt.keepLogits ?? null;
+  if (keep && !opt.forced) throw new Error('early exit: keepLogits needs forced ids (ahead-of-time segments overwrite the logits)');
+  /** Row i of keepLogits = the logits buffer now (token i's exit logits: nothing after its decision ran). */
+  const keepRow = (rec: Recorder | null, i: number) => {
+    if (!keep) return;
+    const r = rec ?? new Recorder(gpu);
+    r.copy(logits, keep, V * 4, 0, i * V * 4);
+    if (!rec) r.submit();
+  };
   const read = async (i: number): Promise<[number, number]> => {
     em.syncs++;
     const raw = await pool.read(slots[i % 2]!, 8);
@@ -163,7 +175,7 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
     if (from === 0) {
       us[i] = rand();
       if (prop) for (let l = prop.from; l < L; l++) model.propagateKv(rec, l, 1, prop.pos);
-      model.embedStep(rec, slots[(i + 1) % 2]!, 1);
+      model.embedStep(rec, slots[(i + 1) % 2]!, 1, n + i - 1);
     }
     for (let l = from; l < c; l++) model.block(rec, l, 1, n + i - 1);
     model.head(rec, 1, logits);
@@ -177,6 +189,7 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
     model.forward(rec, ids, n, 0, logits);
     us[0] = rand();
     encodePick(rec, logits, slots[0]!, V, sampling, us[0]);
+    keepRow(rec, 0);
     em.submit(rec, false);
     // token i's first segment goes to the GPU before token i−1's id is read whenever i−1 ran at full depth
     // (nothing about it depends on the CPU then), as generateLoop overlaps steps
@@ -213,6 +226,7 @@ export async function generateEarlyExit(gpu: Gpu, model: GpuModel, promptIds: nu
         em.submit(cont!, true);
       }
       pending = exit < L ? { from: exit, pos: n + i - 1 } : null;
+      keepRow(null, i);
       exitLayers.push(exit);
       more = em.emit([id], { exitLayer: exit });
     }

@@ -6,22 +6,30 @@ import { acquireGpu, adapterKey, type AdapterProbe, type Gpu } from '../gpu/devi
 import { DeviceLostError } from '../gpu/errors';
 import { countParameters } from '../model/weights';
 import { loadModel, type LoadedModel } from '../model/source';
-import { GpuModel } from '../model/transformer';
+import { LoadCancelledError } from '../model/errors';
+import { GpuModel, layerLinears } from '../model/transformer';
+import { parseConfig } from '../model/config';
 import { autotune, warmUp } from './autotune';
-import { type DynamicLoopResult, generateEarlyExit, generateSpeculative } from './dynamic';
+import { checkBudget, defaultBudget, estimateMemory, GpuOutOfMemoryError, type MemoryBudget, MemoryBudgetError, type MemoryVerdict } from './memory-plan';
+import { type Draft, type DynamicLoopResult, generateEarlyExit, generateSpeculative } from './dynamic';
+import { buildSelfDraft, draftSpec, needsSelfDraftCopy, packDraft, selfDraftKey } from './draft';
+import { linearBytes } from '../model/linear';
+import { mastersFromHost, type QuantMasters } from '../techniques/quant-formats';
 import { generateLoop, type LoopOptions, percentile } from './generate';
 import { type Calibration, calibrate, roofline } from './roofline';
 import { readAdapterCache, writeAdapterCache } from './tune-cache';
-import { evaluateForced, type ReferenceDist } from './quality';
-import { applyTechniques, isDense, masterCopy, type Masters, TechniqueError } from './techniques';
+import { evaluateEarlyExit, evaluateForced, type ReferenceDist } from './quality';
+import { applyTechniques, type ApplyResult, isDense, masterCopy, type Masters, TechniqueError } from './techniques';
 import {
   type ConfigureResult,
+  type EstimateRequest,
   DEFAULT_TECHNIQUES,
   type Engine,
   type EngineStats,
   type GenerateRequest,
   type GenerateResult,
   type GpuBytes,
+  type LoadProgress,
   type ModelInfo,
   type ModelSource,
   type QualityReport,
@@ -38,6 +46,9 @@ export class NoModelError extends Error {
 export class PromptError extends Error {
   override name = 'PromptError';
 }
+
+/** Settings right after loading a file with quantized linears (GGUF Q8_0/Q4_0): each linear as the file stores it. */
+export const FILE_TECHNIQUES: TechniqueSettings = { ...DEFAULT_TECHNIQUES, quant: { precision: 'file', groupSize: 32, lmHead: null } };
 
 /** Context the lab allocates KV cache for (capped by the model's max_position_embeddings). */
 export const DEFAULT_MAX_SEQ = 1024;
@@ -56,10 +67,18 @@ export class LabEngine implements Engine {
   private source: ModelSource | null = null;
   /** The draft model for speculative decoding (same vocabulary), loaded on first use. */
   private draft: GpuModel | null = null;
+  /** The draft model's f32 host masters (re-packed to the draft precision from these). */
+  private draftMasters: QuantMasters | null = null;
+  /** A self-draft at another precision than the target's: its own packed copy of the first k layers (src/engine/draft.ts). */
+  private selfDraft: { key: string; model: GpuModel } | null = null;
+  /** What the last applyTechniques did (a switch that changes only early exit / speculative reuses it). */
+  private lastApply: ApplyResult | null = null;
   /** Serialises generate/configure/evaluate so no token ever mixes old and new weights. */
   private queue: Promise<unknown> = Promise.resolve();
 
   private initing: Promise<AdapterProbe> | null = null;
+  /** The user's memory budget in bytes (null: the default, see memory-plan.ts). */
+  private budgetBytes: number | null = null;
 
   /** Probe the adapter and create the device once (concurrent calls share the same attempt). */
   init(): Promise<AdapterProbe> {
@@ -80,19 +99,36 @@ export class LabEngine implements Engine {
     return this.gpu.probe;
   }
 
-  async load(source: ModelSource): Promise<ModelInfo> {
+  /** The running load's cancel switch (cancelLoad aborts it). */
+  private loadAbort: AbortController | null = null;
+
+  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     if (this.busy) throw new EngineBusyError('A generation is running: stop it before loading another model');
-    await this.init();
+    this.loadAbort?.abort(); // a newer load supersedes a running one
+    const abort = new AbortController();
+    this.loadAbort = abort;
+    let loaded: LoadedModel;
+    try {
+      await this.init();
+      // throws typed errors naming the file/tensor (LoadCancelledError on cancelLoad); nothing changes on failure
+      loaded = await loadModel(source, { signal: abort.signal, onProgress });
+      if (abort.signal.aborted) throw new LoadCancelledError('loading was cancelled', loaded.name);
+    } finally {
+      if (this.loadAbort === abort) this.loadAbort = null;
+    }
     const gpu = this.gpu!;
-    const loaded = await loadModel(source); // throws typed errors naming the file/tensor; nothing changes on failure
-    await this.reset();
     const maxSeq = Math.min(loaded.config.maxSeq, DEFAULT_MAX_SEQ);
+    // the memory plan, before anything is allocated (the upload is f32; techniques re-pack afterwards)
+    const verdict = checkBudget(loaded.config, { quant: DEFAULT_TECHNIQUES.quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }, this.memoryBudget());
+    if (!verdict.fits) throw new MemoryBudgetError(verdict, `loading uploads f32 weights (lower precisions are re-packed from them once loaded), so the f32 figure decides the load`);
+    await this.reset();
     const { model, upload, compile } = await this.place(gpu, loaded, maxSeq);
     this.loaded = loaded;
     this.model = model;
     this.source = source;
-    this.masters = masterCopy(loaded.weights);
-    this.settings = DEFAULT_TECHNIQUES;
+    this.masters = masterCopy(loaded.weights, loaded.prepacked);
+    this.settings = loaded.prepacked ? FILE_TECHNIQUES : DEFAULT_TECHNIQUES;
+    if (loaded.prepacked) applyTechniques(gpu, model, this.masters, loaded.config, this.settings); // the file's own q8/q4 codes
     this.reference = null;
     this.info = {
       name: loaded.name,
@@ -103,16 +139,35 @@ export class LabEngine implements Engine {
       hasTokenizer: loaded.tokenizer !== null,
       maxSeq,
       vocabSize: loaded.config.vocabSize,
-      loadMs: { fetch: loaded.timings.fetch, parse: loaded.timings.parse, upload, compile },
+      loadMs: { fetch: loaded.timings.fetch, parse: loaded.timings.parse, upload, compile, fetchFrom: loaded.timings.fetchFrom },
     };
     return this.info;
+  }
+
+  /** Cancel a running load (its download stops; it rejects with LoadCancelledError). No-op when none runs. */
+  async cancelLoad(): Promise<void> {
+    this.loadAbort?.abort();
   }
 
   /** Upload a loaded model to `gpu`, pick kernel variants (autotune, cached per adapter) and compile them. */
   private async place(gpu: Gpu, loaded: LoadedModel, maxSeq: number): Promise<{ model: GpuModel; upload: number; compile: number }> {
     const t0 = performance.now();
-    const model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq);
-    await gpu.sync();
+    // an allocation the estimate did not foresee failing (the budget is a guess): caught, the model released
+    gpu.device.pushErrorScope('out-of-memory');
+    let model: GpuModel | null = null;
+    let thrown: unknown = null;
+    try {
+      model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq);
+      await gpu.sync();
+    } catch (e) {
+      thrown = e;
+    }
+    const oom = await gpu.device.popErrorScope();
+    if (oom || thrown || !model) {
+      model?.destroy();
+      if (oom) throw new GpuOutOfMemoryError(`${loaded.name}: ${oom.message}`, estimateMemory(loaded.config, { quant: DEFAULT_TECHNIQUES.quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }));
+      throw thrown;
+    }
     const upload = performance.now() - t0;
     const compile0 = performance.now();
     const tuneKey = `${adapterKey(gpu.probe)}|${loaded.config.hiddenSize}x${loaded.config.intermediateSize}`;
@@ -132,6 +187,7 @@ export class LabEngine implements Engine {
     const t0 = performance.now();
     this.model = null;
     this.draft = null; // on the lost device; reloaded on first use
+    this.selfDraft = null; // rebuilt on first use
     this.gpu = null;
     await this.init();
     if (this.loaded && this.info) {
@@ -153,7 +209,33 @@ export class LabEngine implements Engine {
       throw new TechniqueError(`draft model ${d.name} has vocabulary ${d.config.vocabSize}, the target ${this.loaded!.config.vocabSize}`);
     }
     this.draft = (await this.place(this.gpu!, d, this.info!.maxSeq)).model;
+    this.draftMasters = mastersFromHost(d.weights);
+    packDraft(this.gpu!, this.draft, this.draftMasters, draftSpec(this.settings));
     return this.draft;
+  }
+
+  /** The draft generate runs for `t`: the target's own first k layers, their packed copy at another precision,
+   *  or the draft model re-packed to the draft precision. */
+  private async draftFor(t: TechniqueSettings): Promise<Draft> {
+    const sp = t.speculative;
+    if (sp.draft === 'model') {
+      const d = await this.draftModel();
+      packDraft(this.gpu!, d, this.draftMasters!, draftSpec(t)); // no-op when already packed so
+      return d;
+    }
+    if (!needsSelfDraftCopy(t)) return { selfLayers: sp.selfLayers };
+    const key = selfDraftKey(t);
+    if (this.selfDraft?.key !== key) {
+      this.dropSelfDraft();
+      const model = buildSelfDraft(this.gpu!, this.loaded!.config, this.loaded!.weights, sp.selfLayers, draftSpec(t), this.model!.maxSeq);
+      this.selfDraft = { key, model };
+    }
+    return this.selfDraft.model;
+  }
+
+  private dropSelfDraft(): void {
+    this.selfDraft?.model.destroy();
+    this.selfDraft = null;
   }
 
   /** Milliseconds each device-loss recovery took (for the reliability report). */
@@ -169,7 +251,7 @@ export class LabEngine implements Engine {
     if (!this.model || !this.loaded || !this.gpu) throw new NoModelError('No model is loaded');
     if (this.busy) throw new EngineBusyError('A generation is already running');
     const { tokenizer, config } = this.loaded;
-    const promptIds = this.promptIds(req.prompt);
+    const promptIds = this.promptIds(req.prompt, req.resume);
     const s = req.sampling;
     if (!(s.maxNewTokens >= 1 && s.maxNewTokens <= 100000)) throw new PromptError(`maxNewTokens must be 1..100000 (got ${s.maxNewTokens})`);
     if (!(s.temperature >= 0 && s.temperature <= 10)) throw new PromptError(`temperature must be 0..10 (got ${s.temperature})`);
@@ -180,6 +262,11 @@ export class LabEngine implements Engine {
     const stopIds = tokenizer?.eosTokenIds.length ? tokenizer.eosTokenIds : config.eosTokenIds;
     let textSoFar = '';
     const ids: number[] = [];
+    // New tokens are decoded after a context: the prompt's last token (SentencePiece strips a leading space at the
+    // start of a decode, which would glue the first new word to the prompt) and, in a continued run, the old tokens.
+    const resumed = req.resume ?? [];
+    const context = promptIds.slice(Math.max(0, promptIds.length - resumed.length - 1));
+    const contextText = tokenizer ? tokenizer.decode(context) : '';
     try {
       const loopOpts: LoopOptions = {
         sampling: s,
@@ -188,7 +275,8 @@ export class LabEngine implements Engine {
         shouldStop: () => this.abortRequested,
         onToken: (st) => {
           ids.push(st.id);
-          const next = tokenizer ? tokenizer.decode(ids) : ids.join(' ');
+          const all = tokenizer ? tokenizer.decode([...context, ...ids]) : '';
+          const next = !tokenizer ? ids.join(' ') : all.startsWith(contextText) ? all.slice(contextText.length) : tokenizer.decode(ids);
           const text = next.startsWith(textSoFar) ? next.slice(textSoFar.length) : next;
           textSoFar = next;
           onToken({ id: st.id, text, textSoFar, index: st.index, tMs: st.tMs, exitLayer: st.exitLayer, drafted: st.drafted });
@@ -196,9 +284,10 @@ export class LabEngine implements Engine {
       };
       const t = this.settings;
       let r: DynamicLoopResult | Awaited<ReturnType<typeof generateLoop>>;
+      let draft: Draft | null = null;
       if (t.speculative.enabled) {
-        const draft = t.speculative.draft === 'self' ? { selfLayers: t.speculative.selfLayers } : await this.draftModel();
-        r = await generateSpeculative(this.gpu, this.model, draft, promptIds, { ...loopOpts, gamma: t.speculative.gamma });
+        draft = await this.draftFor(t);
+        r = await generateSpeculative(this.gpu, this.model, draft, promptIds, { ...loopOpts, gamma: t.speculative.gamma, adaptive: t.speculative.adaptive });
       } else if (t.earlyExit.enabled) {
         const { threshold, minLayer, criterion } = t.earlyExit;
         r = await generateEarlyExit(this.gpu, this.model, promptIds, { ...loopOpts, threshold, minLayer, criterion });
@@ -207,7 +296,10 @@ export class LabEngine implements Engine {
       const decodeMs = r.tokenMs.reduce((a, b) => a + b, 0);
       const p50 = percentile(r.tokenMs, 50);
       const meanPos = promptIds.length + Math.max(0, r.ids.length - 1) / 2;
-      const roof = roofline(this.model.bytesPerToken(Math.round(meanPos)), p50, r.dispatchesPerToken, this.calibration!);
+      const pos = Math.round(meanPos);
+      const gammaMean = dyn.gammas?.length ? dyn.gammas.reduce((a, b) => a + b, 0) / dyn.gammas.length : 0;
+      const bytes = draft && dyn.tokensPerTargetForward ? this.speculativeBytes(draft, pos, gammaMean, dyn.tokensPerTargetForward) : this.model.bytesPerToken(pos);
+      const roof = roofline(bytes, p50, r.dispatchesPerToken, this.calibration!);
       return {
         promptIds,
         outputIds: r.ids,
@@ -230,7 +322,7 @@ export class LabEngine implements Engine {
           early_exit: dyn.exitLayers ? { avg_layers: dyn.avgLayers ?? 0, histogram: dyn.exitHistogram ?? [] } : undefined,
           speculative:
             dyn.acceptanceRate !== undefined
-              ? { acceptance_rate: dyn.acceptanceRate, tokens_per_target_forward: dyn.tokensPerTargetForward ?? 0, gamma: t.speculative.gamma }
+              ? { acceptance_rate: dyn.acceptanceRate, tokens_per_target_forward: dyn.tokensPerTargetForward ?? 0, gamma: t.speculative.gamma, gamma_mean: gammaMean }
               : undefined,
         },
       };
@@ -245,15 +337,40 @@ export class LabEngine implements Engine {
     }
   }
 
-  private promptIds(prompt: string | number[]): number[] {
+  /**
+   * Speculative bytes per emitted token (RunMetrics.bytes_per_token): per round the target's verify reads its
+   * weights once and the KV rows for γ̄+1 queries, and the draft runs γ̄ steps, each reading its weights and KV
+   * (a separate draft or self-draft copy: its own bytesPerToken; the shared self-draft: the target's first k
+   * layers, final norm and head); the round's sum ÷ tokens per target forward. At mean position `pos`.
+   */
+  private speculativeBytes(draft: Draft, pos: number, gamma: number, tokensPerRound: number): number {
+    const m = this.model!;
+    const weights = m.bytesPerToken(-1); // (pos + 1) = 0 KV rows: weights, norms, embedding row
+    const target = weights + (gamma + 1) * (m.bytesPerToken(pos) - weights);
+    let step: number;
+    if (!('selfLayers' in draft)) step = draft.bytesPerToken(pos);
+    else {
+      const { hiddenSize: H } = m.cfg;
+      const k = draft.selfLayers;
+      const ls = m.layers.slice(0, k).flatMap(layerLinears);
+      step = [...ls, m.lmHead].reduce((a, l) => a + linearBytes(l), 0) + k * (2 * H * 4 + 2 * (pos + 1) * m.kvDim * 4) + 2 * H * 4;
+    }
+    return (target + gamma * step) / tokensPerRound;
+  }
+
+  private promptIds(prompt: string | number[], resume: number[] = []): number[] {
     const cfg = this.loaded!.config;
     let ids: number[];
     if (typeof prompt === 'string') {
       if (!this.loaded!.tokenizer) throw new PromptError('This model has no tokenizer.json: give the prompt as token ids');
-      ids = this.loaded!.tokenizer.encode(prompt);
-      if (!ids.length && cfg.bosTokenId !== null) ids = [cfg.bosTokenId];
+      const tok = this.loaded!.tokenizer;
+      ids = tok.encode(prompt);
+      if (tok.bosForText !== null) ids = [tok.bosForText, ...ids]; // the tokenizer's convention (SentencePiece, Llama 2)
+      else if (!ids.length && cfg.bosTokenId !== null) ids = [cfg.bosTokenId];
     } else ids = prompt;
     if (!ids.length) throw new PromptError('The prompt is empty (and the model has no BOS token to start from)');
+    if (!Array.isArray(resume)) throw new PromptError('resume must be an array of token ids');
+    ids = [...ids, ...resume];
     const bad = ids.find((i) => !Number.isInteger(i) || i < 0 || i >= cfg.vocabSize);
     if (bad !== undefined) throw new PromptError(`token id ${bad} is outside the vocabulary (0..${cfg.vocabSize - 1})`);
     if (ids.length >= this.model!.maxSeq) {
@@ -275,6 +392,9 @@ export class LabEngine implements Engine {
     this.reference = null;
     this.draft?.destroy();
     this.draft = null;
+    this.draftMasters = null;
+    this.dropSelfDraft();
+    this.lastApply = null;
     this.gpu?.pool.trim();
   }
 
@@ -290,7 +410,32 @@ export class LabEngine implements Engine {
       calibration: this.calibration ? { copyGbps: this.calibration.copyGbps, dispatchMs: this.calibration.dispatchMs } : null,
       variants: { ...(this.gpu?.traits.tuned ?? {}) },
       busy: this.busy,
+      memory: {
+        budget: this.memoryBudget(),
+        estimate: this.loaded && this.info ? estimateMemory(this.loaded.config, { quant: this.settings.quant, ctx: this.info.maxSeq, bindingLimit: this.gpu?.maxBindingBytes }) : null,
+      },
     };
+  }
+
+  /** The memory budget in force: the user's, or the default (src/engine/memory-plan.ts). */
+  private memoryBudget(): MemoryBudget {
+    if (this.budgetBytes !== null) return { bytes: this.budgetBytes, source: 'user', note: 'set in the memory panel' };
+    return defaultBudget((globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory);
+  }
+
+  async setMemoryBudget(bytes: number | null): Promise<MemoryBudget> {
+    if (bytes !== null && !(Number.isFinite(bytes) && bytes > 0)) throw new PromptError(`the memory budget must be a positive number of bytes (got ${bytes})`);
+    this.budgetBytes = bytes;
+    return this.memoryBudget();
+  }
+
+  /** The memory plan of the loaded model (or of `config`, a config.json object) at a precision and context. */
+  async estimate(req: EstimateRequest): Promise<MemoryVerdict> {
+    const cfg = req.config ? parseConfig(req.config) : this.loaded?.config;
+    if (!cfg) throw new NoModelError('No model is loaded (pass a config to estimate another model)');
+    const ctx = req.ctx ?? Math.min(cfg.maxSeq, DEFAULT_MAX_SEQ);
+    const quant = { ...this.settings.quant, ...req.quant };
+    return checkBudget(cfg, { quant, ctx, promptTokens: req.promptTokens, bindingLimit: this.gpu?.maxBindingBytes }, this.memoryBudget());
   }
 
   /** Run `fn` after everything queued before it (generation, switches, evaluations). */
@@ -300,8 +445,11 @@ export class LabEngine implements Engine {
     return next;
   }
 
-  configure(settings: TechniqueSettings): Promise<ConfigureResult> {
+  configure(requested: TechniqueSettings): Promise<ConfigureResult> {
     return this.serial(async () => {
+      // the optional speculative fields get their defaults (settings from before they existed stay valid)
+      const rs = requested.speculative;
+      const settings: TechniqueSettings = { ...requested, speculative: { ...rs, adaptive: rs.adaptive ?? false, draftPrecision: rs.draftPrecision ?? 'same' } };
       await this.recover();
       if (!this.model || !this.gpu || !this.masters || !this.loaded) throw new NoModelError('No model is loaded');
       const t0 = performance.now();
@@ -313,7 +461,15 @@ export class LabEngine implements Engine {
       const ee = settings.earlyExit;
       if (ee.enabled && !(ee.minLayer >= 1 && ee.minLayer < nL)) throw new TechniqueError(`early-exit minimum layer must be 1..${nL - 1} (got ${ee.minLayer})`);
       if (ee.enabled && sp.enabled) throw new TechniqueError('early exit and speculative decoding cannot run together: pick one');
-      const r = applyTechniques(this.gpu, this.model, this.masters, this.loaded.config, settings);
+      if (sp.enabled && !['same', 'int8', 'int4'].includes(sp.draftPrecision!)) throw new TechniqueError(`draft precision must be same, int8 or int4 (got ${sp.draftPrecision})`);
+      const mem = checkBudget(this.loaded.config, { quant: settings.quant, ctx: this.model.maxSeq, bindingLimit: this.gpu.maxBindingBytes }, this.memoryBudget());
+      if (!mem.fits && !mem.estimate.approximate) throw new MemoryBudgetError(mem); // before any re-packing (the plan models quantization, not pruning)
+      // only early exit / speculative changed: the weights stay as they are (an A/B toggles just these)
+      const sameWeights = this.lastApply && JSON.stringify([settings.quant, settings.prune]) === JSON.stringify([this.settings.quant, this.settings.prune]);
+      const r = sameWeights ? this.lastApply! : applyTechniques(this.gpu, this.model, this.masters, this.loaded.config, settings);
+      this.lastApply = r;
+      if (needsSelfDraftCopy(settings) || (sp.enabled && sp.draft === 'model')) await this.draftFor(settings);
+      else this.dropSelfDraft();
       await this.gpu.sync();
       this.settings = settings;
       const weightBytes = this.gpu.pool.bytesByPurpose().weights;
@@ -338,6 +494,20 @@ export class LabEngine implements Engine {
       const window = this.model.maxSeq;
       const key = `${ids.length}:${ids.slice(0, 16).join(',')}:${window}`;
       const dense = isDense(this.settings);
+      const ee = this.settings.earlyExit;
+      if (ee.enabled && this.reference?.key !== key) {
+        // early exit compares against the full-depth dense f32 model (switching weights only when they differ)
+        const current = this.settings;
+        if (!dense) applyTechniques(this.gpu, this.model, this.masters!, this.loaded.config, DEFAULT_TECHNIQUES);
+        this.reference = (await evaluateForced(this.gpu, this.model, ids, window, { keep: true, key })).dist;
+        if (!dense) applyTechniques(this.gpu, this.model, this.masters!, this.loaded.config, current);
+      }
+      if (ee.enabled) {
+        // tokens exit where the confidence rule says, under teacher forcing (src/engine/quality.ts evaluateEarlyExit)
+        const rule = { threshold: ee.threshold, minLayer: ee.minLayer, criterion: ee.criterion };
+        const x = await evaluateEarlyExit(this.gpu, this.model, ids, window, rule, this.reference);
+        return { ...x.figures, settings: this.settings, early_exit: x.exit };
+      }
       if (!dense && this.reference?.key !== key) {
         // the reference is the dense f32 model: switch to it, measure, switch back (from the master copy)
         const current = this.settings;

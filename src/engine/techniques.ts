@@ -7,19 +7,22 @@ import type { ModelConfig } from '../model/config';
 import { applyPrecision, defaultPlan, type QuantPlan } from '../techniques/quant-formats';
 import { NO_PRUNING } from '../techniques/prune';
 import { applyPruning, pruneMasters } from '../techniques/sparse-formats';
+import { tiedHead } from '../model/embedding-table';
 import { linearBytes, type LinearWeight, uploadLinear } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
+import type { Packed } from '../techniques/quantize';
 import { DEFAULT_TECHNIQUES, type TechniqueSettings } from './types';
 
 export class TechniqueError extends Error {
   override name = 'TechniqueError';
 }
 
-/** The f32 master of every linear layer, by LinearWeight.name (the tied head's master is the embedding). */
-export type Masters = Map<string, { W: Float32Array; bias: Float32Array | null; rows: number; cols: number }>;
+/** The f32 master of every linear layer, by LinearWeight.name (the tied head's master is the embedding);
+ *  `packed`: the file's own codes for that linear (LoadedModel.prepacked), used by precision 'file'. */
+export type Masters = Map<string, { W: Float32Array; bias: Float32Array | null; rows: number; cols: number; packed?: Packed }>;
 
-export function masterCopy(w: HostWeights): Masters {
+export function masterCopy(w: HostWeights, prepacked?: ReadonlyMap<string, Packed>): Masters {
   const m: Masters = new Map();
   const H = w.finalNorm.length;
   w.layers.forEach((l, i) => {
@@ -28,13 +31,18 @@ export function masterCopy(w: HostWeights): Masters {
     add(`${p}.self_attn.q_proj.weight`, l.q, l.qBias, l.q.length / H);
     add(`${p}.self_attn.k_proj.weight`, l.k, l.kBias, l.k.length / H);
     add(`${p}.self_attn.v_proj.weight`, l.v, l.vBias, l.v.length / H);
-    add(`${p}.self_attn.o_proj.weight`, l.o, null, H);
-    add(`${p}.mlp.gate_proj.weight`, l.gate, null, l.gate.length / H);
-    add(`${p}.mlp.up_proj.weight`, l.up, null, l.up.length / H);
-    add(`${p}.mlp.down_proj.weight`, l.down, null, H);
+    add(`${p}.self_attn.o_proj.weight`, l.o, l.oBias, H);
+    if (l.gate) add(`${p}.mlp.gate_proj.weight`, l.gate, null, l.gate.length / H);
+    add(`${p}.mlp.up_proj.weight`, l.up, l.upBias, l.up.length / H);
+    add(`${p}.mlp.down_proj.weight`, l.down, l.downBias, H);
   });
   const vocab = w.lmHead.length / H;
   m.set(w.lmHead === w.embed ? 'lm_head (tied)' : 'lm_head.weight', { W: w.lmHead, bias: null, rows: vocab, cols: H });
+  for (const [name, p] of prepacked ?? []) {
+    const e = m.get(name);
+    if (!e) throw new Error(`masterCopy: prepacked '${name}' is not a linear of this model`);
+    e.packed = p;
+  }
   return m;
 }
 
@@ -49,9 +57,6 @@ export interface ApplyResult {
 
 /** Re-pack every linear layer of `model` for `settings` from `masters`: prune, then quantize. */
 export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg: ModelConfig, settings: TechniqueSettings): ApplyResult {
-  if (settings.quant.precision === 'f16' && !gpu.traits.hasF16) {
-    throw new TechniqueError("f16 weights need the adapter feature 'shader-f16', which this adapter does not have");
-  }
   const notes: string[] = [];
   const q = settings.quant;
   const quantized = q.precision !== 'f32' || (q.lmHead ?? 'f32') !== 'f32';
@@ -67,7 +72,7 @@ export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg
     // the head is never pruned: make sure it is dense f32 again after a quantized setting
     model.replaceLinears((old) => {
       if (!old.name.startsWith('lm_head') || old.format === 'f32') return old;
-      if (old.name === 'lm_head (tied)') return { ...old, format: 'f32', tensors: { W: model.embed }, meta: undefined };
+      if (old.name === 'lm_head (tied)') return tiedHead(model.embed);
       const m = masters.get(old.name)!;
       return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
     });
@@ -101,7 +106,7 @@ function summarize(ls: LinearWeight[], notes: string[]): ApplyResult {
 }
 
 export function describe(s: TechniqueSettings): string {
-  const parts = [s.quant.precision === 'f32' ? 'f32' : `${s.quant.precision} g${s.quant.groupSize}`];
+  const parts = [s.quant.precision === 'f32' || s.quant.precision === 'f16' ? s.quant.precision : `${s.quant.precision} g${s.quant.groupSize}`];
   if (s.prune.kind !== 'none') parts.push(s.prune.kind === '2:4' ? '2:4' : `${s.prune.kind} ${Math.round(s.prune.sparsity * 100)}%`);
   if (s.earlyExit.enabled) parts.push(`exit@${s.earlyExit.threshold}`);
   if (s.speculative.enabled) parts.push(`spec ${s.speculative.draft} γ${s.speculative.gamma}`);

@@ -17,7 +17,7 @@ import { chooseSparseKernel, gemvSparse, packSell, type SparseKernel, sparseCros
 import type { ModelConfig } from '../model/config';
 import { type LinearWeight, linearBytes, registerFormat, uploadLinear } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
-import { type LayerLinears, LINEAR_KEYS, type LinearKey, linearName, linearShape, type PruneReport, type PruneSpec, pruneLayers, type TensorReport } from './prune';
+import { BIAS_KEYS, type LayerLinears, type LinearKey, linearKeys, linearName, linearShape, type PruneReport, type PruneSpec, pruneLayers, type TensorReport } from './prune';
 
 registerFormat({
   name: '2:4',
@@ -102,14 +102,15 @@ function entry(masters: PruneMasters, name: string): MasterEntry | null {
   return { W: m, bias, rows: 0, cols: 0 };
 }
 
-const BIAS: Partial<Record<LinearKey, 'qBias' | 'kBias' | 'vBias'>> = { q: 'qBias', k: 'kBias', v: 'vBias' };
+const BIAS: Partial<Record<LinearKey, (typeof BIAS_KEYS)[keyof typeof BIAS_KEYS]>> = BIAS_KEYS;
 
 /** Pure host step: prune the block projections of `masters` (HF names) per `spec`. Inputs are not modified. */
 export function pruneMasters(masters: PruneMasters, cfg: ModelConfig, spec: PruneSpec, traits: Gpu['traits']): PrunedMasters {
   const layers: LayerLinears[] = [];
+  const keys = linearKeys(cfg);
   for (let l = 0; l < cfg.nLayers; l++) {
-    const lw = { qBias: null, kBias: null, vBias: null } as Record<string, Float32Array | null>;
-    for (const k of LINEAR_KEYS) {
+    const lw = { gate: null, qBias: null, kBias: null, vBias: null, oBias: null, upBias: null, downBias: null } as Record<string, Float32Array | null>;
+    for (const k of keys) {
       const name = linearName(l, k);
       const e = entry(masters, name);
       const [rows, cols] = linearShape(cfg, k);
@@ -125,10 +126,10 @@ export function pruneMasters(masters: PruneMasters, cfg: ModelConfig, spec: Prun
   const out = new Map<string, MasterEntry>();
   for (const [name, m] of masters) if (!(m instanceof Float32Array)) out.set(name, m); // lm_head etc. unchanged
   const tensors = r.report.tensors.map((t, i): PrunedTensorReport => {
-    const l = Math.floor(i / LINEAR_KEYS.length);
-    const k = LINEAR_KEYS[i % LINEAR_KEYS.length]!;
+    const l = Math.floor(i / keys.length);
+    const k = keys[i % keys.length]!;
     const src = (r.shrunk ?? r.masked)[l]!;
-    out.set(t.name, { W: src[k], bias: BIAS[k] ? src[BIAS[k]!] : null, rows: t.rows, cols: t.cols });
+    out.set(t.name, { W: src[k]!, bias: BIAS[k] ? src[BIAS[k]!] : null, rows: t.rows, cols: t.cols });
     if (!t.pruned || spec.kind === 'structured') return { ...t, format: 'f32', kernel: 'dense' };
     if (spec.kind === '2:4') return { ...t, format: '2:4', kernel: '2:4' };
     const kernel = chooseSparseKernel(1 - t.kept / t.total, traits);

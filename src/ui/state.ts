@@ -1,7 +1,7 @@
 // The app's state: plain signals, read by the panels and written by actions.ts. Nothing here talks to the engine.
 
 import { computed, signal } from '@preact/signals';
-import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type EngineErrorInfo, type EngineStats, type ModelInfo, type RunMetrics, type SamplingOptions, type TechniqueSettings } from '../engine/types';
+import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type EngineErrorInfo, type EngineStats, type LoadProgress, type ModelInfo, type RunMetrics, type SamplingOptions, type TechniqueSettings } from '../engine/types';
 
 /** The adapter probe as the engine reports it (the UI never imports src/gpu/). */
 export type AdapterProbe = NonNullable<EngineStats['adapter']>;
@@ -24,12 +24,38 @@ export const statusText = signal('Starting the engine…');
 export const error = signal<EngineErrorInfo | null>(null);
 /** A non-error notice, e.g. "the worker was restarted". */
 export const notice = signal<string | null>(null);
+/** The engine worker has shown no sign of life during a call for this many ms (null: it is responsive). */
+export const unresponsive = signal<number | null>(null);
+
+/** A generation a device loss interrupted, which "Continue" resumes: its prompt and sampling (maxNewTokens the
+ *  whole budget), and the tokens (and text) it had produced. */
+export interface Resumable {
+  prompt: string | number[];
+  sampling: SamplingOptions;
+  before: number[];
+  beforeText: string;
+  /** The prompt's own token ids (without `before`), as the interrupted run reported them (may be []). */
+  promptIds: number[];
+}
+export const resumable = signal<Resumable | null>(null);
 
 export const probe = signal<AdapterProbe | null>(null);
 export const stats = signal<EngineStats | null>(null);
 export const model = signal<ModelInfo | null>(null);
 
 export const embedded = signal<EmbeddedModel[]>([]);
+/** models/manifest.json "known": Hub models the Model panel offers (bytes per precision: f32, f16, int8_g32, int4_g32). */
+export interface KnownModel {
+  repo: string;
+  architecture: string;
+  parameters: number;
+  gated?: boolean;
+  description?: string;
+  bytes: Record<string, number>;
+}
+export const known = signal<KnownModel[]>([]);
+/** The running load's download progress (null when none). */
+export const loadProgress = signal<LoadProgress | null>(null);
 export const selectedEmbedded = signal<string>('');
 
 export const prompt = signal('ROMEO:\nBut soft, what light');

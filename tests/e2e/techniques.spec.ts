@@ -1,9 +1,11 @@
 // The technique controls on the real app and engine (tiny random Llama fixture): a precision switch shrinks the
 // weights in the memory panel and is marked on the latency chart, switching back to f32 reproduces the f32
-// output exactly, pruning names the kernel it chose, quality is measured, f16 shows disabled with its reason on
-// an adapter without shader-f16, early exit and speculative decoding colour the tokens (and a draft model the
+// output exactly, pruning names the kernel it chose, quality is measured, f16 is offered on every adapter (its label
+// says whether shader-f16 is there), early exit and speculative decoding colour the tokens (and a draft model the
 // fixture lacks is refused with the engine's message), and the side-by-side view shows two outputs with the
-// differences highlighted. Screenshots: test-results/techniques/.
+// differences highlighted. Early exit measures its quality with exits applied (forced decoding) beside the
+// histogram; both dynamic techniques run an A/B against the target alone (speculative greedy: identical ids), and
+// speculative decoding takes adaptive γ and an int4 self-draft with the same output. Screenshots: test-results/techniques/.
 import { expect, test, type Page } from '@playwright/test';
 import { openLab, setNumber, waitIdle } from './app';
 import { fixtureUrl, TINY } from './fixtures';
@@ -98,18 +100,12 @@ test('quality: perplexity for dense, agreement and KL against dense for int8', a
   expect(Number(await page.getByTestId('tech-kl').textContent())).toBeGreaterThanOrEqual(0);
 });
 
-test('f16 is disabled with the reason when the adapter lacks shader-f16', async ({ page }) => {
+test('f16 is offered on every adapter; its label says whether shader-f16 is there', async ({ page }) => {
   await open(page);
   const hasF16 = await page.evaluate(async () => !!(await navigator.gpu.requestAdapter())?.features.has('shader-f16'));
   const option = page.locator('[data-testid="tech-precision"] option[value="f16"]');
-  if (hasF16) {
-    await expect(option).toBeEnabled();
-    await expect(page.getByTestId('tech-f16-reason')).toHaveCount(0);
-    return;
-  }
-  await expect(option).toBeDisabled();
-  await expect(option).toContainText('needs the adapter feature shader-f16');
-  await expect(page.getByTestId('tech-f16-reason')).toHaveText('f16 is disabled: needs the adapter feature shader-f16.');
+  await expect(option).toBeEnabled();
+  await expect(option).toHaveText(`f16 (storage; shader-f16: ${hasF16 ? 'yes' : 'no'})`);
 });
 
 test('early exit colours the tokens by exit layer and shows the histogram', async ({ page }) => {
@@ -132,6 +128,17 @@ test('early exit colours the tokens by exit layer and shows the histogram', asyn
   expect(Number(await page.locator('[data-testid="exit-bar"][data-layer="1"]').getAttribute('data-count'))).toBeGreaterThanOrEqual(11);
   expect(Number(await page.getByTestId('exit-avg-layers').textContent())).toBeLessThan(1.2);
   await page.locator('.col.mid').screenshot({ path: `${SHOTS}early-exit-output.png` });
+  // quality with the exits applied, beside the histogram
+  await page.getByTestId('exit-measure-quality').click();
+  await expect(page.getByTestId('exit-q-top1')).toContainText('%', { timeout: 60_000 });
+  expect(Number(await page.getByTestId('exit-q-layers').textContent())).toBeLessThan(2);
+  // A/B against the target alone: a ratio and the agreement of the ids
+  await page.getByTestId('ab-run').click();
+  await expect(page.getByTestId('ab-speedup')).toContainText('×', { timeout: 60_000 });
+  await waitIdle(page);
+  await expect(page.getByTestId('ab-identical')).toHaveText(/identical|% agree/);
+  await expect(page.getByTestId('tech-in-effect-label')).toContainText('early exit ≥0'); // restored
+  await page.getByTestId('technique-effects').screenshot({ path: `${SHOTS}early-exit-quality-ab.png` });
 });
 
 test('speculative decoding marks accepted and corrected tokens; unavailable settings are refused with the reason', async ({ page }) => {
@@ -156,7 +163,23 @@ test('speculative decoding marks accepted and corrected tokens; unavailable sett
   await expect(page.getByTestId('draft-legend')).toBeVisible();
   await expect(page.getByTestId('spec-acceptance')).toContainText('%');
   expect(Number(await page.getByTestId('spec-tpf').textContent())).toBeGreaterThanOrEqual(1);
+  expect(Number(await page.getByTestId('spec-gamma-mean').textContent())).toBeGreaterThan(0);
   await page.locator('.col.mid').screenshot({ path: `${SHOTS}speculative-output.png` });
+  const ids = await outputIds(page);
+  // A/B against the target alone: greedy speculative decoding must give identical ids
+  await page.getByTestId('ab-run').click();
+  await expect(page.getByTestId('ab-speedup')).toContainText('×', { timeout: 60_000 });
+  await waitIdle(page);
+  await expect(page.getByTestId('ab-identical')).toHaveAttribute('data-identical', 'true');
+  await expect(page.getByTestId('tech-in-effect-label')).toContainText('speculative γ3'); // restored
+  await page.getByTestId('technique-effects').screenshot({ path: `${SHOTS}speculative-ab.png` });
+  // adaptive γ and an int4 self-draft: the same output
+  await page.getByTestId('tech-spec-adaptive').check();
+  await page.getByTestId('tech-spec-draft-precision').selectOption('int4');
+  await apply(page);
+  await expect(page.getByTestId('tech-error')).toHaveCount(0);
+  await expect(page.getByTestId('tech-in-effect-label')).toContainText('adaptive');
+  expect(await generate(page, 12)).toEqual(ids);
 });
 
 test('side by side: two outputs, differences highlighted, quality of B against A, settings restored', async ({ page }) => {

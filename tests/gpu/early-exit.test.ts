@@ -7,18 +7,26 @@
 //   - after the run, every layer's KV rows 0 … pos equal the reference's, including the rows of skipped
 //     layers written by CALM propagation (norm-relative 1e-4: K/V after several f32 layers, the golden test's
 //     logit tolerance);
-//   - teacher forcing (forced ids) predicts what the full model predicts for each forced prefix.
+//   - teacher forcing (forced ids) predicts what the full model predicts for each forced prefix;
+//   - quality under forced decoding with exits (evaluateEarlyExit, src/engine/quality.ts), in windows: a threshold
+//     that never triggers gives evaluateForced's figures (perplexity to 1e-5 relative, top-1 agreement 1 and
+//     KL < 1e-6 against the full model's own distribution); a low threshold gives the exit layers and the
+//     perplexity / top-1 agreement / KL of a float64 forced loop built from EarlyExitRef's steps (decisions
+//     checked to be >= 1e-3 from the threshold; figures to 1e-4 relative, KL to 1e-4 absolute).
 import { describe, expect, it } from 'vitest';
 import { generateEarlyExit } from '../../src/engine/dynamic';
 import { generateLoop } from '../../src/engine/generate';
+import { evaluateEarlyExit, evaluateForced } from '../../src/engine/quality';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { parseConfig } from '../../src/model/config';
 import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { GpuModel } from '../../src/model/transformer';
 import { loadWeights } from '../../src/model/weights';
-import { RefModel, refGreedy } from '../../src/ref/forward';
+import { confidence } from '../../src/ref/confidence';
+import { RefModel, refEmbed, refGreedy } from '../../src/ref/forward';
+import { mulberry32 } from '../../src/ref/random';
 import { argmax } from '../../src/ref/sample';
-import { EarlyExitRef, type EarlyExitRule } from '../../src/techniques/early-exit';
+import { checkpoints, EarlyExitRef, type EarlyExitRule, shouldExit } from '../../src/techniques/early-exit';
 import { makeLlamaFixture } from '../fixtures/llama';
 import { expectClose, getGpu } from './harness';
 
@@ -133,6 +141,83 @@ describe('early exit on the GPU', () => {
       const V = cfg.vocabSize;
       const want = forced.map((_, i) => argmax(logits.subarray((prompt.length - 1 + i) * V, (prompt.length + i) * V)));
       expect(r.ids).toEqual(want);
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('quality under forced decoding with exits: never-exiting equals evaluateForced; a low threshold equals a float64 forced loop', async () => {
+    const gpu = await getGpu();
+    const { cfg, weights } = await fixture(45);
+    const model = new GpuModel(gpu, cfg, weights, MAX_SEQ);
+    const L = cfg.nLayers;
+    const V = cfg.vocabSize;
+    const r = mulberry32(9);
+    const ids = Array.from({ length: 37 }, () => Math.floor(r() * V));
+    const W = 15; // windows of 15, 15 and 7 tokens: 14 + 14 + 6 predictions
+    try {
+      const full = await evaluateForced(gpu, model, ids, W, { keep: true, key: 't' });
+      expect(full.figures.tokens).toBe(34);
+      const never = await evaluateEarlyExit(gpu, model, ids, W, { minLayer: 1, threshold: 1.01, criterion: 'maxprob' }, full.dist);
+      expect(never.figures.tokens).toBe(34);
+      expect(Math.abs(never.figures.perplexity / full.figures.perplexity - 1)).toBeLessThan(1e-5);
+      expect(never.figures.top1_agreement).toBe(1);
+      expect(never.figures.kl!).toBeLessThan(1e-6);
+      expect(never.exit.avg_layers).toBe(L);
+
+      // float64: each window's first token runs every layer; later positions exit by the rule, skipped layers' K/V
+      // propagated from the exit state (EarlyExitRef's steps), teacher-forced inputs
+      const rule: EarlyExitRule = { minLayer: 1, threshold: 0.6, criterion: 'maxprob' };
+      const cps = [...checkpoints(L, rule), L];
+      const margins: number[] = [];
+      const layers: number[] = [];
+      let nll = 0;
+      let agree = 0;
+      let kl = 0;
+      let p = 0;
+      const logSoftmax = (z: Float64Array) => {
+        const m = Math.max(...z);
+        const lse = m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0));
+        return z.map((v) => v - lse);
+      };
+      for (let s = 0; s < ids.length; s += W) {
+        const win = ids.slice(s, s + W);
+        if (win.length < 2) break;
+        const ref = new EarlyExitRef(cfg, weights, MAX_SEQ);
+        for (let i = 0; i + 1 < win.length; i++) {
+          let x = refEmbed(cfg, weights, [win[i]!], i);
+          let c = 0;
+          let z: Float64Array = new Float64Array(0);
+          for (const cp of cps) {
+            while (c < cp) x = ref.block(c++, x, 1, i);
+            z = ref.head(x, 1);
+            if (cp === L || i === 0) continue; // the first position runs at full depth (the prefill)
+            const conf = confidence(z).maxProb;
+            margins.push(Math.abs(conf - rule.threshold));
+            if (shouldExit(conf, rule)) break;
+          }
+          for (let l = c; l < L; l++) ref.propagate(l, x, i);
+          if (i > 0) layers.push(c);
+          const lp = logSoftmax(z);
+          nll -= lp[win[i + 1]!]!;
+          const ro = p * V;
+          let arg = 0;
+          for (let j = 0; j < V; j++) if (lp[j]! > lp[arg]!) arg = j;
+          if (arg === full.dist!.top1[p]) agree++;
+          for (let j = 0; j < V; j++) kl += Math.exp(full.dist!.logp[ro + j]!) * (full.dist!.logp[ro + j]! - lp[j]!);
+          p++;
+        }
+      }
+      expect(Math.min(...margins), 'reference decisions are far from the threshold').toBeGreaterThan(1e-3);
+      const got = await evaluateEarlyExit(gpu, model, ids, W, rule, full.dist);
+      const avg = layers.reduce((a, b) => a + b, 0) / layers.length;
+      console.log(`forced early exit: avg layers ${got.exit.avg_layers.toFixed(2)} (ref ${avg.toFixed(2)}), ppl ${got.figures.perplexity.toFixed(3)} vs full ${full.figures.perplexity.toFixed(3)}, top-1 ${got.figures.top1_agreement}, KL ${got.figures.kl}`);
+      expect(avg, 'the rule exits early somewhere').toBeLessThan(L);
+      expect(got.exit.avg_layers).toBeCloseTo(avg, 12);
+      expect(got.exit.histogram.reduce((a, b) => a + b, 0)).toBe(layers.length);
+      expect(Math.abs(got.figures.perplexity / Math.exp(nll / p) - 1)).toBeLessThan(1e-4);
+      expect(got.figures.top1_agreement).toBeCloseTo(agree / p, 12);
+      expect(Math.abs(got.figures.kl! - kl / p)).toBeLessThan(1e-4);
     } finally {
       model.destroy();
     }

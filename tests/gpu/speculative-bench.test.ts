@@ -6,8 +6,12 @@
 // Each configuration runs right after the target alone (generateLoop) on the same prompt, so the speed-up is a
 // ratio taken under the same machine load; the median over the prompts is printed, with the acceptance rate,
 // tokens per target forward, and whether the output equalled the target's (it must: temperature 0 is lossless).
+// A second case times one draft step (k = 2 layers + head) for the shared self-draft (f32) and for the packed
+// int8 / int4 self-draft copies (src/engine/draft.ts), relative to one full target step:
+//   VITE_LAB_BENCH=1 npx vitest run --project gpu tests/gpu/speculative-bench.test.ts -t 'draft step'
 import { describe, expect, it } from 'vitest';
 import { type Draft, generateSpeculative } from '../../src/engine/dynamic';
+import { buildSelfDraft } from '../../src/engine/draft';
 import { LabEngine } from '../../src/engine/engine';
 import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
@@ -93,4 +97,55 @@ describe.skipIf(!RUN)('speculative decoding on lab-target (measurement; VITE_LAB
     labDraft?.destroy();
     await engine.reset();
   }, 900_000);
+
+  it('draft step cost by precision (self-draft k = 2: shared f32 layers, int8 and int4 copies)', async () => {
+    if (!(await present(`${BASE}/model.safetensors`))) return console.log('skipped: models/lab-target/model.safetensors is missing');
+    const engine = new LabEngine();
+    await engine.load({ kind: 'url', baseUrl: BASE });
+    const { gpu, model } = engine.internals();
+    if (!gpu || !model) throw new Error('no model');
+    const host = await loadModel({ kind: 'url', baseUrl: BASE });
+    const ids = gpu.pool.fromArray('bench_ids', [1], new Uint32Array([5]), 'activations');
+    const logits = gpu.pool.alloc('bench_logits', [1, model.cfg.vocabSize], 'f32', 'activations');
+    // encode + submit + wait of one single-token forward; the minimum of 12 after 3 warm-ups
+    const time = async (m: GpuModel, layers: number) => {
+      const ts: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const t0 = performance.now();
+        const rec = new Recorder(gpu);
+        m.forward(rec, ids, 1, 20, logits, false, layers);
+        rec.submit();
+        await gpu.sync();
+        if (i >= 3) ts.push(performance.now() - t0);
+      }
+      return Math.min(...ts);
+    };
+    const one = await time(model, model.layers.length);
+    const out = [`adapter: ${gpu.probe.description || gpu.probe.vendor}; one target step ${one.toFixed(2)} ms; draft step (k = 2) ÷ target step:`];
+    out.push(`shared f32 ×${((await time(model, 2)) / one).toFixed(2)}`);
+    const copies = new Map<string, GpuModel>();
+    for (const precision of ['int8', 'int4'] as const) {
+      const copy = buildSelfDraft(gpu, host.config, host.weights, 2, { precision, groupSize: 32 }, model.maxSeq);
+      out.push(`${precision} copy ×${((await time(copy, 2)) / one).toFixed(2)}`);
+      copies.set(precision, copy);
+    }
+    // whole generations, γ 4, alternating shared / int4 copy (the copy runs as a separate draft: its own prefill,
+    // KV cache and catch-up passes), median ms per decoded token of 3 each after one warm-up
+    const sampling = { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: NEW };
+    const p = (await prompts())[0]!;
+    const drafts: [string, Draft][] = [['shared f32', { selfLayers: 2 }], ['int4 copy', copies.get('int4')!]];
+    const ms = new Map<string, number[]>(drafts.map(([n]) => [n, []]));
+    for (let i = 0; i < 4; i++)
+      for (const [name, d] of drafts) {
+        const r = await generateSpeculative(gpu, model, d, p, { sampling, gamma: 4 });
+        if (i > 0) ms.get(name)!.push(msPerToken(r));
+      }
+    out.push(`\nγ4 generation ms/token: ${[...ms].map(([n, v]) => `${n} ${median(v).toFixed(2)}`).join(', ')}`);
+    for (const c of copies.values()) c.destroy();
+    console.log(out.join('  '));
+    gpu.pool.release(ids);
+    gpu.pool.release(logits);
+    expect(one).toBeGreaterThan(0);
+    await engine.reset();
+  }, 300_000);
 });

@@ -7,13 +7,17 @@
 //     that never drafted (the caches are poisoned with NaN first, so a row nobody rewrote shows), and the separate
 //     draft's rows equal a fresh draft prefill of the committed tokens. Tolerance: norm-relative 1e-5 — the rows
 //     come from batched (matmul) passes here and single-token (GEMV) passes there, same math, f32 rounding;
+//   - a draft at another precision (LabEngine, src/engine/draft.ts): an int4 (and an int8) self-draft copy of an
+//     int8 target, fixed and adaptive γ, gives the int8 target's own greedy ids; GPU bytes (every purpose) are back
+//     to the same figure after toggling the int4 draft on and off 20 times;
 //   - sampling: with the same seeds the GPU loop emits exactly what the CPU implementation speculativeCpu
 //     emits (tests/unit/speculative.test.ts shows, over 3000 seeds, that its output follows the target's
 //     distribution); a chi-square on the GPU's own 160 runs (significance 0.001) as a direct check.
 import { describe, expect, it } from 'vitest';
 import { type Draft, generateSpeculative } from '../../src/engine/dynamic';
+import { LabEngine } from '../../src/engine/engine';
 import { generateLoop } from '../../src/engine/generate';
-import { DEFAULT_SAMPLING } from '../../src/engine/types';
+import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type TechniqueSettings } from '../../src/engine/types';
 import type { Gpu } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/recorder';
 import { parseConfig, type ModelConfig } from '../../src/model/config';
@@ -40,7 +44,7 @@ async function fixture(opts: Parameters<typeof makeLlamaFixture>[0]): Promise<{ 
 function noisy(w: HostWeights, std: number, seed: number): HostWeights {
   const r = mulberry32(seed);
   const f = (a: Float32Array) => a.map((v) => v * (1 + std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())));
-  const layers = w.layers.map((l) => ({ ...l, q: f(l.q), k: f(l.k), v: f(l.v), o: f(l.o), gate: f(l.gate), up: f(l.up), down: f(l.down) }));
+  const layers = w.layers.map((l) => ({ ...l, q: f(l.q), k: f(l.k), v: f(l.v), o: f(l.o), gate: l.gate && f(l.gate), up: f(l.up), down: f(l.down) }));
   return { ...w, layers, lmHead: f(w.lmHead) };
 }
 
@@ -150,6 +154,48 @@ describe('speculative decoding on the GPU', () => {
       }
     });
   }
+
+  it('draft at another precision: an int4 self-draft of an int8 target equals the int8 target alone; bytes return after 20 toggles', async () => {
+    const f = makeLlamaFixture({ seed: 64, nLayers: 3, hiddenSize: 64, intermediateSize: 96 });
+    const engine = new LabEngine();
+    await engine.load({ kind: 'files', files: [new File([JSON.stringify(f.configJson)], 'config.json'), new File([f.safetensors], 'model.safetensors')] });
+    const int8: TechniqueSettings = { ...DEFAULT_TECHNIQUES, quant: { precision: 'int8', groupSize: 32, lmHead: null } };
+    const spec = (s: Partial<TechniqueSettings['speculative']>): TechniqueSettings => ({
+      ...int8,
+      speculative: { ...int8.speculative, enabled: true, draft: 'self', selfLayers: 2, gamma: 3, ...s },
+    });
+    try {
+      await engine.configure(int8);
+      const gpu = engine.internals().gpu!;
+      await gpu.sync();
+      const before = gpu.memory();
+      const stats: string[] = [];
+      for (const prompt of [[1, 5, 9, 2, 17], [40, 3]]) {
+        const req = { prompt, sampling: greedy(20) };
+        await engine.configure(int8);
+        const alone = (await engine.generate(req, () => {})).outputIds;
+        for (const s of [{ draftPrecision: 'int4' as const }, { draftPrecision: 'int4' as const, adaptive: true, gamma: 2 }, { draftPrecision: 'int8' as const, gamma: 4 }]) {
+          const on = spec(s);
+          await engine.configure(on);
+          const copy = gpu.memory();
+          expect(copy.weights, 'the draft copy has its own packed weights').toBeGreaterThan(before.weights);
+          expect(copy.kv, 'and its own KV cache for its k layers').toBeGreaterThan(before.kv);
+          const r = await engine.generate(req, () => {});
+          expect(r.outputIds, `${JSON.stringify(s)} prompt ${prompt}`).toEqual(alone);
+          const m = r.metrics.speculative!;
+          expect(m.gamma_mean).toBeGreaterThan(0);
+          expect(m.gamma_mean).toBeLessThanOrEqual(s.adaptive ? 2 * on.speculative.gamma : on.speculative.gamma);
+          stats.push(`${JSON.stringify(s)} prompt ${prompt}: acc ${m.acceptance_rate.toFixed(2)}, γ̄ ${m.gamma_mean.toFixed(2)}, bytes/token ${r.metrics.bytes_per_token}`);
+        }
+      }
+      console.log(stats.join('\n'));
+      for (let i = 0; i < 20; i++) await engine.configure(i % 2 ? int8 : spec({ draftPrecision: 'int4' }));
+      await gpu.sync();
+      expect(gpu.memory()).toEqual(before);
+    } finally {
+      await engine.reset();
+    }
+  });
 
   it('stops like the target alone: at a stop id inside a round (eos), and at the context limit', async () => {
     const gpu = await getGpu();

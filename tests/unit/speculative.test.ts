@@ -5,6 +5,8 @@
 //     over N = 3000 seeded runs on a vocabulary-8 fixture the first 3 generated tokens follow the target's own
 //     joint distribution (chi-square, significance 0.001: the test fails when p-value <= 0.001), while the
 //     draft's own samples are rejected by the same test (so it has the power to see a wrong rule).
+//   - the A/B against the target alone (src/ui/techniques/ab-summary.ts): alternating schedule, medians, ratio,
+//     agreement and exactness on hand-built runs.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/model/config';
 import { bytesSource, readSafetensors } from '../../src/model/safetensors';
@@ -22,6 +24,7 @@ import {
   verifySampled,
   walk,
 } from '../../src/techniques/speculative';
+import { abSchedule, idAgreement, summarizeAb } from '../../src/ui/techniques/ab-summary';
 import { makeLlamaFixture } from '../fixtures/llama';
 
 async function model(opts: Parameters<typeof makeLlamaFixture>[0], maxSeq = 64): Promise<RefModel> {
@@ -36,7 +39,7 @@ function noisyCopy(m: RefModel, std: number, seed: number): RefModel {
   const r = mulberry32(seed);
   const noisy = (a: Float32Array) => a.map((v) => v * (1 + std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())));
   const w = m.w;
-  const layers = w.layers.map((l) => ({ ...l, q: noisy(l.q), k: noisy(l.k), v: noisy(l.v), o: noisy(l.o), gate: noisy(l.gate), up: noisy(l.up), down: noisy(l.down) }));
+  const layers = w.layers.map((l) => ({ ...l, q: noisy(l.q), k: noisy(l.k), v: noisy(l.v), o: noisy(l.o), gate: l.gate && noisy(l.gate), up: noisy(l.up), down: noisy(l.down) }));
   return new RefModel(m.cfg, { ...w, layers, lmHead: noisy(w.lmHead) }, m.maxSeq);
 }
 
@@ -286,3 +289,35 @@ describe('speculative: sampling is exact in distribution (CPU, N = 3000 per case
   }
 });
 
+describe('A/B vs target alone (summary)', () => {
+  it('alternates the sides, flipping the order every round', () => {
+    expect(abSchedule(3)).toEqual(['target', 'technique', 'technique', 'target', 'target', 'technique']);
+    expect(() => abSchedule(0)).toThrow(/repeats/);
+  });
+
+  it('medians, the speed-up ratio and output agreement', () => {
+    const ids = [5, 6, 7, 8];
+    const runs = [
+      { side: 'target' as const, decodeTokS: 10, msP50: 100, ids },
+      { side: 'technique' as const, decodeTokS: 30, msP50: 40, ids },
+      { side: 'technique' as const, decodeTokS: 12, msP50: 50, ids: [5, 6, 9, 8] },
+      { side: 'target' as const, decodeTokS: 8, msP50: 120, ids },
+      { side: 'target' as const, decodeTokS: 11, msP50: 90, ids },
+      { side: 'technique' as const, decodeTokS: 20, msP50: 45, ids },
+    ];
+    const s = summarizeAb(runs);
+    expect(s.target).toEqual({ decodeTokS: 10, msP50: 100 });
+    expect(s.technique).toEqual({ decodeTokS: 20, msP50: 45 });
+    expect(s.speedup).toBeCloseTo(2, 12);
+    expect(s.p50Speedup).toBeCloseTo(100 / 45, 12);
+    expect(s.agreement).toBeCloseTo((1 + 0.75 + 1) / 3, 12);
+    expect(s.identical).toBe(false);
+    expect(summarizeAb(runs.filter((r) => r.ids === ids)).identical).toBe(true);
+    expect(() => summarizeAb(runs.filter((r) => r.side === 'target'))).toThrow(/both sides/);
+  });
+
+  it('agreement counts a shorter output as disagreeing at the missing indices', () => {
+    expect(idAgreement([1, 2], [1, 2, 3, 4])).toBe(0.5);
+    expect(idAgreement([], [])).toBe(1);
+  });
+});

@@ -48,8 +48,12 @@ describe('built-in suites', () => {
     expect(settings('precision').map((t) => `${t.quant.precision}/${t.quant.groupSize}`)).toEqual(['f32/32', 'f16/32', 'int8/32', 'int4/32', 'int4/128', 'int4z/32']);
     expect(settings('sparsity').map((t) => `${t.prune.kind}/${t.prune.sparsity}`)).toEqual(['none/0', 'unstructured/0.5', 'unstructured/0.7', 'unstructured/0.9', '2:4/0.5', 'structured/0.25']);
     expect(settings('early-exit').filter((t) => t.earlyExit.enabled).map((t) => t.earlyExit.threshold)).toEqual([0.5, 0.7, 0.9, 1.01]);
-    const spec = settings('speculative').filter((t) => t.speculative.enabled).map((t) => `${t.speculative.draft}${t.speculative.gamma}`);
-    expect(spec.sort()).toEqual(['model2', 'model4', 'model6', 'self2', 'self4', 'self6']);
+    const spec = settings('speculative')
+      .filter((t) => t.speculative.enabled)
+      .map((t) => `${t.quant.precision === 'f32' ? '' : `${t.quant.precision} `}${t.speculative.draft}${t.speculative.gamma}${t.speculative.adaptive ? ' adaptive' : ''}${t.speculative.draftPrecision === 'same' ? '' : ` ${t.speculative.draftPrecision} draft`}`);
+    expect(spec.sort()).toEqual(['int8 self4 int4 draft', 'model2', 'model2 adaptive', 'model4', 'model6', 'self2', 'self4', 'self4 adaptive', 'self4 int4 draft', 'self6']);
+    // the int8 target alone, to compare the int8 target's int4 self-draft with
+    expect(settings('speculative').filter((t) => !t.speculative.enabled).map((t) => t.quant.precision)).toEqual(['f32', 'int8']);
     expect(getSuite('speculative').draft).toBe('models/lab-draft'); // ModelSource.draftUrl for draft 'model'
   });
 
@@ -145,6 +149,13 @@ class FakeEngine implements Engine {
     return { promptIds: [5, 6, 7], outputIds: ids, text: 'x'.repeat(ids.length), metrics };
   }
   async abort() {}
+  async cancelLoad() {}
+  async estimate(): Promise<never> {
+    throw new Error('not used');
+  }
+  async setMemoryBudget(): Promise<never> {
+    throw new Error('not used');
+  }
   async reset() {}
   async stats(): Promise<EngineStats> {
     throw new Error('not used');

@@ -18,6 +18,7 @@
 // --heldout is the quality text (default models/heldout.txt); --draft the draft model for speculative rows with
 // draft 'model' (default: the suite's, models/lab-draft for 'speculative'). With --json the last stdout line is
 // {"out": <file>, "runs": <count>, "notes": [...]} instead of the table.
+// With --load-only: loads the model --repeats times and prints the load time split (fetch, parse, upload, compile).
 // A benchmark prints numbers; it never passes or fails on speed.
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { CliError, ROOT, exitWithError, fmt, loadModule, log, median, startLab, writeFixtureModel } from './harness.mjs';
 
 const USAGE = `usage: npm run bench -- [--model <folder>] [--prompt "text" | --prompt-ids 1,2,3] [--max-new-tokens 32] [--repeats 5] [--warmup 1] [--floor-reps 9] [--json]
+       npm run bench -- --load-only [--model <folder>] [--repeats 3] [--json]
        npm run bench -- --suite <name> [--model <folder>] [--engine lab|ort-webgpu|ort-wasm] [--repeat N] [--out <file.json>] [--heldout <file.txt>] [--draft <folder>] [--json]`;
 const ENGINES = ['lab', 'ort-webgpu', 'ort-wasm'];
 
@@ -54,6 +56,7 @@ function parse() {
         heldout: { type: 'string' },
         draft: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'load-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -114,6 +117,36 @@ async function runSuiteCli(a) {
   }
 }
 
+/** --load-only: load the model --repeats times (default 3) and print the load time split per load: fetch (the
+ *  HTTP download from the local server; from the second load on the browser revalidates its HTTP cache), parse
+ *  (safetensors + tokenizer), upload (GPU buffers) and compile (autotune + pipeline warm-up; the first load measures
+ *  and caches the autotune, later loads reuse it and the compiled pipelines). */
+async function runLoadOnly(a) {
+  const model = resolve(a.model ?? join(ROOT, 'models', 'lab-target'));
+  if (!existsSync(join(model, 'config.json'))) throw new CliError('ModelLoadError', `${model}: no config.json`);
+  const repeats = int(a.repeats ?? a.repeat ?? '3', 'repeats', 1);
+  const lab = await startLab({ modelDir: model });
+  try {
+    const loads = [];
+    for (let i = 0; i < repeats; i++) {
+      const r = await lab.runner('load', lab.modelUrl, model.split(/[\\/]/).filter(Boolean).pop());
+      loads.push({ ...r.model.loadMs, total: r.model.loadMs.fetch + r.model.loadMs.parse + r.model.loadMs.upload + r.model.loadMs.compile, adapter: r.adapter, name: r.model.name, bytes: r.model.weightBytes });
+    }
+    const ad = loads[0].adapter;
+    const adapter = [ad.vendor, ad.architecture, ad.description].filter(Boolean).join(' / ') + (ad.isFallback ? ' (fallback, CPU-emulated)' : '');
+    if (a.json) {
+      process.stdout.write(`${JSON.stringify({ model: loads[0].name, weight_bytes: loads[0].bytes, adapter, loads: loads.map(({ adapter: _, ...l }) => l) })}\n`);
+      return;
+    }
+    console.log(`model ${loads[0].name} (${loads[0].bytes} weight bytes), adapter ${adapter}`);
+    console.log('| load | fetch ms | parse ms | upload ms | compile ms | total ms |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    loads.forEach((l, i) => console.log(`| ${i === 0 ? '1 (cold)' : String(i + 1)} | ${fmt(l.fetch, 1)} | ${fmt(l.parse, 1)} | ${fmt(l.upload, 1)} | ${fmt(l.compile, 1)} | ${fmt(l.total, 1)} |`));
+  } finally {
+    await lab.close();
+  }
+}
+
 async function main() {
   let json = process.argv.includes('--json');
   let lab = null;
@@ -130,6 +163,10 @@ async function main() {
       process.exit(0);
     }
     for (const k of ['engine', 'out', 'heldout', 'draft']) if (a[k] !== undefined) throw new CliError('UsageError', `--${k} needs --suite\n${USAGE}`);
+    if (a['load-only']) {
+      await runLoadOnly(a);
+      process.exit(0);
+    }
     let model = a.model ? resolve(a.model) : join(ROOT, 'models', 'lab-target');
     if (!a.model && !existsSync(join(model, 'model.safetensors'))) {
       tempDir = await writeFixtureModel();

@@ -25,7 +25,10 @@ export function techniqueSummary(config: Obj): string {
   const e = config.earlyExit ?? config.early_exit;
   if (isObj(e) && e.enabled !== false) parts.push(`early exit ≥${num(e.threshold) ?? '?'}${typeof e.criterion === 'string' && e.criterion !== 'maxprob' ? ` (${e.criterion})` : ''}`);
   const sp = config.speculative;
-  if (isObj(sp) && sp.enabled !== false) parts.push(`speculative γ${num(sp.gamma) ?? '?'}${sp.draft === 'self' ? ` (self, ${num(sp.selfLayers) ?? '?'} layers)` : sp.draft === 'model' ? ' (draft model)' : ''}`);
+  if (isObj(sp) && sp.enabled !== false) {
+    const dp = typeof sp.draftPrecision === 'string' && sp.draftPrecision !== 'same' ? ` ${sp.draftPrecision}` : '';
+    parts.push(`speculative γ${num(sp.gamma) ?? '?'}${sp.adaptive === true ? ' adaptive' : ''}${sp.draft === 'self' ? ` (self${dp}, ${num(sp.selfLayers) ?? '?'} layers)` : sp.draft === 'model' ? ` (draft model${dp})` : ''}`);
+  }
   if (parts.length) return parts.join(' · ');
   const rest = Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'sampling'));
   if (Object.keys(rest).length === 0) return 'default';
@@ -68,9 +71,10 @@ export function runTitle(run: SessionRun): string {
 }
 
 /** The `model.source` a run records: 'embedded:<folder>' for the lab's own models, the URL for other served
- *  folders, 'files:<name>' for picked files. */
+ *  folders, 'files:<name>' for picked files, 'hub:<repo>[@revision]' for the Hugging Face Hub. */
 export function sourceString(source: ModelSource, modelsBase: string): string {
   if (source.kind === 'files') return `files:${source.name ?? 'local files'}`;
+  if (source.kind === 'hub') return `hub:${source.repo}${source.revision && source.revision !== 'main' ? `@${source.revision}` : ''}`;
   const base = new URL(modelsBase, location.href).href;
   if (source.baseUrl.startsWith(base)) {
     const folder = source.baseUrl.slice(base.length).replace(/\/$/, '');

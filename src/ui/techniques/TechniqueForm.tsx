@@ -12,7 +12,8 @@ export interface FormProps {
   disabled?: boolean;
   /** data-testid prefix, e.g. "tech-". */
   id: string;
-  /** Why f16 is unavailable here, or null. */
+  /** Why this adapter has no native f16 ('shader-f16'), or null when it has it. f16 weights run either way (f16
+   *  storage; unpack2x16float without the feature): the option's label says which. */
   f16Reason: string | null;
   /** Layers of the loaded model (0 = unknown). */
   layers: number;
@@ -80,8 +81,8 @@ export function TechniqueForm(p: FormProps) {
           <Field label="weights" wide>
             <select data-testid={`${p.id}precision`} value={s.quant.precision} disabled={dis} onChange={(e) => set('quant', { precision: val(e) as Precision })}>
               {PRECISIONS.map(([v, label]) => (
-                <option key={v} value={v} disabled={v === 'f16' && !!p.f16Reason} title={v === 'f16' ? (p.f16Reason ?? '') : ''}>
-                  {v === 'f16' && p.f16Reason ? `${label} — ${p.f16Reason}` : label}
+                <option key={v} value={v} title={v === 'f16' ? (p.f16Reason ?? 'native f16 loads') : ''}>
+                  {v === 'f16' ? `f16 (storage; shader-f16: ${p.f16Reason ? 'no' : 'yes'})` : label}
                 </option>
               ))}
             </select>
@@ -103,11 +104,6 @@ export function TechniqueForm(p: FormProps) {
             </select>
           </Field>
         </div>
-        {p.f16Reason && (
-          <p class="tf-note" data-testid={`${p.id}f16-reason`}>
-            f16 is disabled: {p.f16Reason}.
-          </p>
-        )}
       </fieldset>
 
       <fieldset class="tf-group" data-testid={`${p.id}prune`}>
@@ -197,8 +193,33 @@ export function TechniqueForm(p: FormProps) {
               <option value="self">self (first k layers)</option>
             </select>
           </Field>
-          <Field label="γ (per round)" title="Tokens the draft proposes per target forward">
+          <Field label={s.speculative.adaptive ? 'γ (start)' : 'γ (per round)'} title="Tokens the draft proposes per target forward">
             <Num id={`${p.id}spec-gamma`} value={s.speculative.gamma} min={1} max={16} step={1} int disabled={dis || !s.speculative.enabled} onValue={(gamma) => set('speculative', { gamma })} />
+          </Field>
+          <div class="tf-field tf-checks" title="Adaptive γ: +1 after a round whose proposals were all accepted (up to 2γ, at most 16), −1 when fewer than half were">
+            <span>adaptive</span>
+            <label>
+              <input
+                type="checkbox"
+                data-testid={`${p.id}spec-adaptive`}
+                checked={!!s.speculative.adaptive}
+                disabled={dis || !s.speculative.enabled}
+                onChange={(e) => set('speculative', { adaptive: checked(e) })}
+              />{' '}
+              adaptive γ
+            </label>
+          </div>
+          <Field label="draft precision" title="same: the target's precision (the self-draft shares its layers); int8/int4: the draft gets its own packed copy">
+            <select
+              data-testid={`${p.id}spec-draft-precision`}
+              value={s.speculative.draftPrecision ?? 'same'}
+              disabled={dis || !s.speculative.enabled}
+              onChange={(e) => set('speculative', { draftPrecision: val(e) as S['speculative']['draftPrecision'] })}
+            >
+              <option value="same">same as target</option>
+              <option value="int8">int8</option>
+              <option value="int4">int4</option>
+            </select>
           </Field>
           <Field label="k (self layers)">
             <Num

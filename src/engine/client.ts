@@ -153,8 +153,8 @@ export class EngineClient implements Engine {
   }
 
   /** `onProgress` crosses as a comlink proxy made for this call only (a restarted worker never sees an old one). */
-  load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
-    if (!onProgress) return this.call((r) => r.load(source));
+  load(source: ModelSource, onProgress?: (p: LoadProgress) => void, quant?: TechniqueSettings['quant']): Promise<ModelInfo> {
+    if (!onProgress) return this.call((r) => r.load(source, undefined, quant));
     const cb = Comlink.proxy((p: LoadProgress) => {
       this.dog.alive();
       try {
@@ -163,7 +163,7 @@ export class EngineClient implements Engine {
         console.error('onProgress handler threw', e);
       }
     });
-    return this.call((r) => r.load(source, cb));
+    return this.call((r) => r.load(source, cb, quant));
   }
 
   cancelLoad(): Promise<void> {

@@ -7,19 +7,19 @@ import { DeviceLostError } from '../gpu/errors';
 import { countParameters } from '../model/weights';
 import { loadModel, type LoadedModel } from '../model/source';
 import { LoadCancelledError } from '../model/errors';
-import { GpuModel, layerLinears } from '../model/transformer';
+import { GpuModel, layerLinears, type LinearMaker } from '../model/transformer';
 import { parseConfig } from '../model/config';
 import { autotune, warmUp } from './autotune';
 import { checkBudget, defaultBudget, estimateMemory, GpuOutOfMemoryError, type MemoryBudget, MemoryBudgetError, type MemoryVerdict } from './memory-plan';
 import { type Draft, type DynamicLoopResult, generateEarlyExit, generateSpeculative } from './dynamic';
 import { buildSelfDraft, draftSpec, needsSelfDraftCopy, packDraft, selfDraftKey } from './draft';
-import { linearBytes } from '../model/linear';
-import { mastersFromHost, type QuantMasters } from '../techniques/quant-formats';
+import { linearBytes, uploadLinear } from '../model/linear';
+import { applyPrecision, mastersFromHost, packLinear, type QuantMasters, specFor, TIED_HEAD, uploadPacked } from '../techniques/quant-formats';
 import { generateLoop, type LoopOptions, percentile } from './generate';
 import { type Calibration, calibrate, roofline } from './roofline';
 import { readAdapterCache, writeAdapterCache } from './tune-cache';
 import { evaluateEarlyExit, evaluateForced, type ReferenceDist } from './quality';
-import { applyTechniques, type ApplyResult, isDense, masterCopy, type Masters, TechniqueError } from './techniques';
+import { applyTechniques, type ApplyResult, isDense, masterCopy, type Masters, quantPlan, TechniqueError } from './techniques';
 import {
   type ConfigureResult,
   type EstimateRequest,
@@ -102,7 +102,7 @@ export class LabEngine implements Engine {
   /** The running load's cancel switch (cancelLoad aborts it). */
   private loadAbort: AbortController | null = null;
 
-  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void, quant?: TechniqueSettings['quant']): Promise<ModelInfo> {
     if (this.busy) throw new EngineBusyError('A generation is running: stop it before loading another model');
     this.loadAbort?.abort(); // a newer load supersedes a running one
     const abort = new AbortController();
@@ -118,17 +118,33 @@ export class LabEngine implements Engine {
     }
     const gpu = this.gpu!;
     const maxSeq = Math.min(loaded.config.maxSeq, DEFAULT_MAX_SEQ);
-    // the memory plan, before anything is allocated (the upload is f32; techniques re-pack afterwards)
-    const verdict = checkBudget(loaded.config, { quant: DEFAULT_TECHNIQUES.quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }, this.memoryBudget());
-    if (!verdict.fits) throw new MemoryBudgetError(verdict, `loading uploads f32 weights (lower precisions are re-packed from them once loaded), so the f32 figure decides the load`);
+    // The precision the weights go up in: a quantized file's own codes, else the one asked for (default f32).
+    // Each linear is packed as it is uploaded, so the f32 weights never all sit on the GPU at once.
+    const settings: TechniqueSettings = loaded.prepacked ? FILE_TECHNIQUES
+      : quant && quant.precision !== 'file' ? { ...DEFAULT_TECHNIQUES, quant: { ...quant } } : DEFAULT_TECHNIQUES;
+    // the memory plan, before anything is allocated
+    const verdict = checkBudget(loaded.config, { quant: settings.quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }, this.memoryBudget());
+    if (!verdict.fits) throw new MemoryBudgetError(verdict, `choose a lower precision before loading: the weights are packed as they are uploaded`);
+    const masters = masterCopy(loaded.weights, loaded.prepacked);
+    const plan = quantPlan(settings.quant);
+    const makeLinear: LinearMaker = (name, rows, cols, W, bias) => {
+      const spec = specFor(name, plan);
+      const packed = masters.get(name)?.packed;
+      if (spec.precision === 'file') return packed ? uploadPacked(gpu, name, packed, bias, 'file') : uploadLinear(gpu, name, rows, cols, W, bias);
+      return spec.precision === 'f32' ? uploadLinear(gpu, name, rows, cols, W, bias) : packLinear(gpu, name, rows, cols, W, bias, spec);
+    };
     await this.reset();
-    const { model, upload, compile } = await this.place(gpu, loaded, maxSeq);
+    const { model, upload, compile } = await this.place(gpu, loaded, maxSeq, makeLinear, settings.quant);
     this.loaded = loaded;
     this.model = model;
     this.source = source;
-    this.masters = masterCopy(loaded.weights, loaded.prepacked);
-    this.settings = loaded.prepacked ? FILE_TECHNIQUES : DEFAULT_TECHNIQUES;
-    if (loaded.prepacked) applyTechniques(gpu, model, this.masters, loaded.config, this.settings); // the file's own q8/q4 codes
+    this.masters = masters;
+    this.settings = settings;
+    // what the maker cannot reach, a tied head (built on the embedding), follows the plan
+    const tied = masters.get(TIED_HEAD);
+    if (settings.quant.precision === 'file') {
+      if (tied?.packed) model.replaceLinears((old) => (old.name === TIED_HEAD ? uploadPacked(gpu, TIED_HEAD, tied.packed!, null, 'file') : old));
+    } else if (!isDense(settings)) applyPrecision(gpu, model, masters, plan);
     this.reference = null;
     this.info = {
       name: loaded.name,
@@ -140,6 +156,7 @@ export class LabEngine implements Engine {
       maxSeq,
       vocabSize: loaded.config.vocabSize,
       loadMs: { fetch: loaded.timings.fetch, parse: loaded.timings.parse, upload, compile, fetchFrom: loaded.timings.fetchFrom },
+      settings: structuredClone(settings),
     };
     return this.info;
   }
@@ -150,14 +167,16 @@ export class LabEngine implements Engine {
   }
 
   /** Upload a loaded model to `gpu`, pick kernel variants (autotune, cached per adapter) and compile them. */
-  private async place(gpu: Gpu, loaded: LoadedModel, maxSeq: number): Promise<{ model: GpuModel; upload: number; compile: number }> {
+  private async place(
+    gpu: Gpu, loaded: LoadedModel, maxSeq: number, makeLinear?: LinearMaker, quant: TechniqueSettings['quant'] = DEFAULT_TECHNIQUES.quant,
+  ): Promise<{ model: GpuModel; upload: number; compile: number }> {
     const t0 = performance.now();
     // an allocation the estimate did not foresee failing (the budget is a guess): caught, the model released
     gpu.device.pushErrorScope('out-of-memory');
     let model: GpuModel | null = null;
     let thrown: unknown = null;
     try {
-      model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq);
+      model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq, makeLinear);
       await gpu.sync();
     } catch (e) {
       thrown = e;
@@ -165,7 +184,7 @@ export class LabEngine implements Engine {
     const oom = await gpu.device.popErrorScope();
     if (oom || thrown || !model) {
       model?.destroy();
-      if (oom) throw new GpuOutOfMemoryError(`${loaded.name}: ${oom.message}`, estimateMemory(loaded.config, { quant: DEFAULT_TECHNIQUES.quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }));
+      if (oom) throw new GpuOutOfMemoryError(`${loaded.name}: ${oom.message}`, estimateMemory(loaded.config, { quant, ctx: maxSeq, bindingLimit: gpu.maxBindingBytes }));
       throw thrown;
     }
     const upload = performance.now() - t0;

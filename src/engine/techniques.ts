@@ -90,13 +90,18 @@ export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg
       pruneNote(pruned);
       src = pruned.masters;
     }
-    const plan: QuantPlan = q.lmHead
-      ? { default: { precision: q.precision, groupSize: q.groupSize }, lmHead: { precision: q.lmHead, groupSize: 32 } }
-      : defaultPlan(q.precision, q.groupSize);
+    const plan = quantPlan(q);
     applyPrecision(gpu, model, src, plan, { repackAll: true });
     if (plan.lmHead) notes.push(`lm_head at ${plan.lmHead.precision}${plan.lmHead.precision === 'f32' ? '' : ` g${plan.lmHead.groupSize}`}`);
   }
   return summarize(model.linears(), notes);
+}
+
+/** The per-layer plan of a precision setting: the default mixed scheme, or the body/head pair the user chose. */
+export function quantPlan(q: TechniqueSettings['quant']): QuantPlan {
+  return q.lmHead
+    ? { default: { precision: q.precision, groupSize: q.groupSize }, lmHead: { precision: q.lmHead, groupSize: 32 } }
+    : defaultPlan(q.precision, q.groupSize);
 }
 
 function summarize(ls: LinearWeight[], notes: string[]): ApplyResult {

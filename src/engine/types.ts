@@ -143,6 +143,9 @@ export interface ModelInfo {
   vocabSize: number;
   /** Load time split, ms. fetch: download (or cache / disk read) of the files; fetchFrom says which, when known. */
   loadMs: { fetch: number; parse: number; upload: number; compile: number; fetchFrom?: 'network' | 'cache' | 'mixed' | 'local' };
+  /** The technique settings in force after the load: dense f32, the precision the load was asked for, or 'file'
+   *  for a quantized model file (its own codes). */
+  settings: TechniqueSettings;
 }
 
 /** Weight precision: f16 is f16 storage on every adapter (native loads with 'shader-f16', src/ref/f16.ts); int8/int4
@@ -228,7 +231,9 @@ export interface Engine {
   /** Probe the adapter and create the device (idempotent). */
   init(): Promise<AdapterProbe>;
   /** Load a model; `onProgress` hears download progress (a comlink proxy across the worker). */
-  load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  /** `quant`: upload the weights at this precision (packed as they go up: the f32 weights are never all on the GPU);
+   *  default f32. A quantized model file (GGUF Q8_0/Q4_0) always loads as its own codes ('file'). */
+  load(source: ModelSource, onProgress?: (p: LoadProgress) => void, quant?: TechniqueSettings['quant']): Promise<ModelInfo>;
   /** Cancel a running load: it rejects with LoadCancelledError and the previous model stays. */
   cancelLoad(): Promise<void>;
   /** The memory plan (weights, KV, activations, splits) against the budget, computed without allocating. */

@@ -9,10 +9,16 @@
 // ggml's scales may be negative (Q4_0's d = max / −8): the kernels multiply (q − 8)·s whatever its sign. A scale
 // that is Inf or NaN is refused (GgufError naming the tensor and block). The f32 values returned with a packed
 // tensor are dequantize(packed): exactly what the quantized kernels multiply with.
+// Q4_1, Q5_0, Q5_1 and the K-quants (Q4_K, Q5_K, Q6_K, Q8_K: 256-element super-blocks with sub-block scales, and
+// mins for Q4_K/Q5_K) are NOT prepacked: our q8/q4/q4z formats (one f32 scale, and for q4z one zero, per group)
+// cannot hold their codes exactly. They are dequantized to f32 exactly as ggml's dequantize_row_* does
+// (gguf-kquants.ts) and run as f32 masters (or at whatever precision the user picks, re-quantized from those);
+// `dequantized` names the type so the loader can report it.
 
 import { dequantize, type Packed } from '../techniques/quantize';
 import { GgufError } from './errors';
 import type { GgufTensorInfo } from './gguf';
+import { dequantizeGgml, GGML_DEQUANT, type GgmlDequantType } from './gguf-kquants';
 import { f16ToF32, type ByteSource } from './safetensors';
 
 export interface GgufTensorData {
@@ -22,6 +28,8 @@ export interface GgufTensorData {
   values: Float32Array;
   /** The file's own codes for Q8_0 / Q4_0 tensors, else null. */
   packed: Packed | null;
+  /** The ggml type when the values are a dequantization the lab cannot keep packed (Q4_1 … Q8_K), else null. */
+  dequantized: GgmlDequantType | null;
 }
 
 export function tensorRowsCols(info: GgufTensorInfo): { rows: number; cols: number } {
@@ -37,7 +45,11 @@ export async function readGgufTensor(src: ByteSource, info: GgufTensorInfo): Pro
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (info.type === 'Q8_0' || info.type === 'Q4_0') {
     const packed = (info.type === 'Q8_0' ? q8_0ToPacked : q4_0ToPacked)(bytes, rows, cols, src.name, info.name);
-    return { rows, cols, values: dequantize(packed), packed };
+    return { rows, cols, values: dequantize(packed), packed, dequantized: null };
+  }
+  if (info.type in GGML_DEQUANT) {
+    const type = info.type as GgmlDequantType;
+    return { rows, cols, values: dequantizeGgml(type, bytes, rows, cols, src.name, info.name), packed: null, dequantized: type };
   }
   const values = new Float32Array(n);
   if (info.type === 'F32') new Uint8Array(values.buffer).set(bytes); // every WebGPU host is little-endian, like the file
@@ -45,7 +57,7 @@ export async function readGgufTensor(src: ByteSource, info: GgufTensorInfo): Pro
     const u = new Uint32Array(values.buffer);
     for (let i = 0; i < n; i++) u[i] = dv.getUint16(2 * i, true) << 16;
   } else for (let i = 0; i < n; i++) values[i] = f16ToF32(dv.getUint16(2 * i, true));
-  return { rows, cols, values, packed: null };
+  return { rows, cols, values, packed: null, dequantized: null };
 }
 
 function blockScale(dv: DataView, off: number, file: string, tensor: string, r: number, b: number): number {
@@ -139,5 +151,17 @@ export function permuteTensorRows(t: GgufTensorData, src: (r: number) => number)
     ...t,
     values: gatherRows(t.values, t.rows, src),
     packed: p ? { ...p, words: gatherRows(p.words, p.rows, src), scales: gatherRows(p.scales, p.rows, src) } : null,
+  };
+}
+
+/** Rows [r0, r0 + n) of a tensor (f32 values and, when present, packed words and scales alike). */
+export function sliceTensorRows(t: GgufTensorData, r0: number, n: number): GgufTensorData {
+  const p = t.packed;
+  const rowsOf = <T extends Float32Array | Uint32Array>(a: T, rows: number): T => a.slice((a.length / rows) * r0, (a.length / rows) * (r0 + n)) as T;
+  return {
+    ...t,
+    rows: n,
+    values: rowsOf(t.values, t.rows),
+    packed: p ? { ...p, rows: n, words: rowsOf(p.words, p.rows), scales: rowsOf(p.scales, p.rows), zeros: p.zeros ? rowsOf(p.zeros, p.rows) : null } : null,
   };
 }

@@ -4,7 +4,7 @@
 //   tokenizer.ggml.token_type   i32[] (optional): 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
 //   tokenizer.ggml.merges       string[] "left right" (gpt2 only), in priority order
 //   tokenizer.ggml.scores       f32[] (llama only): merge priority per piece
-//   tokenizer.ggml.pre          gpt2 pre-tokenizer name: "default"/"gpt2" (GPT-2's regex), "llama-bpe"/"llama3"
+//   tokenizer.ggml.pre          gpt2 pre-tokenizer name: "default"/"gpt2"/"gpt-2" (GPT-2's regex), "llama-bpe"/"llama3"
 //                               (Llama 3; whole words found in the vocabulary skip merging, as Llama 3's
 //                               ignore_merges), "qwen2", "smollm" (digits split singly, then GPT-2's regex)
 //   tokenizer.ggml.bos_token_id / eos_token_id (u32), tokenizer.ggml.add_space_prefix (bool, llama; default true)
@@ -35,6 +35,7 @@ const split = (pattern: string) => ({
 const PRE_TOKENIZERS: Record<string, () => object> = {
   default: () => byteLevel(true),
   gpt2: () => byteLevel(true),
+  'gpt-2': () => byteLevel(true), // llama.cpp's name for GPT-2's own pre-tokenizer
   'llama-bpe': () => split(LLAMA3_SPLIT),
   llama3: () => split(LLAMA3_SPLIT),
   qwen2: () => split(QWEN2_SPLIT),

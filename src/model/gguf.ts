@@ -10,10 +10,13 @@
 // 11 i64, 12 f64. u64/i64 values are numbers when exactly representable, else bigint.
 // Every length and count is checked against the bytes left in the file and a cap BEFORE anything is allocated;
 // every tensor's byte range must lie inside the file, start aligned and not overlap another. Tensor types: F32,
-// F16, BF16, Q8_0 and Q4_0 are read; every other ggml type is refused by name. Errors are GgufErrors naming the
-// file, the key or tensor, and the limit.
+// F16, BF16, Q8_0 and Q4_0 are read exactly; Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K and Q8_K are dequantized to f32
+// (gguf-kquants.ts); every other ggml type is refused by name, as is a row (ne[0]) that is not a whole number of
+// the type's blocks (32, or 256 for the K-quants). Errors are GgufErrors naming the file, the key or tensor, and
+// the limit.
 
 import { GgufError } from './errors';
+import { GGML_DEQUANT } from './gguf-kquants';
 import type { ByteSource } from './safetensors';
 
 /** Metadata value type names, indexed by their u32 code. */
@@ -46,6 +49,7 @@ export const GGML_SUPPORTED = {
   Q4_0: { code: 2, block: 32, bytes: 18 }, // f16 d + 16 bytes of nibbles
   Q8_0: { code: 8, block: 32, bytes: 34 }, // f16 d + 32 int8
   BF16: { code: 30, block: 1, bytes: 2 },
+  ...GGML_DEQUANT, // dequantized to f32 masters
 } as const;
 export type GgmlType = keyof typeof GGML_SUPPORTED;
 const TYPE_BY_CODE = new Map<number, GgmlType>(Object.entries(GGML_SUPPORTED).map(([k, v]) => [v.code, k as GgmlType]));

@@ -58,6 +58,9 @@ interface Acts {
   last: GpuTensor; // (1, hidden) last row of xn, for the head
 }
 
+/** Uploads one linear layer's host weights (name as Hugging Face names it, (rows, cols) row-major, optional bias). */
+export type LinearMaker = (name: string, rows: number, cols: number, data: Float32Array, bias: Float32Array | null) => LinearWeight;
+
 export class GpuModel {
   readonly layers: GpuLayer[] = [];
   readonly embed: EmbeddingTable; // (vocab, hidden), row-split when over the binding limit (embedding-table.ts)
@@ -69,7 +72,14 @@ export class GpuModel {
   readonly kvDim: number;
   private acts = new Map<number, Acts>();
 
-  constructor(private readonly gpu: Gpu, readonly cfg: ModelConfig, w: HostWeights, readonly maxSeq: number) {
+  /**
+   * `makeLinear` uploads each block linear and an untied head (default: dense f32). Loading at a lower precision
+   * passes a packer here, so the f32 weights never all sit on the GPU at once.
+   */
+  constructor(
+    private readonly gpu: Gpu, readonly cfg: ModelConfig, w: HostWeights, readonly maxSeq: number,
+    makeLinear: LinearMaker = (name, rows, cols, data, bias) => uploadLinear(gpu, name, rows, cols, data, bias),
+  ) {
     const { hiddenSize: H, intermediateSize: I, nHeads, nKvHeads, headDim } = cfg;
     const qDim = nHeads * headDim;
     this.kvDim = nKvHeads * headDim;
@@ -84,7 +94,7 @@ export class GpuModel {
     this.lmHead =
       w.lmHead === w.embed
         ? tiedHead(this.embed)
-        : uploadLinear(gpu, 'lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
+        : makeLinear('lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
     this.invFreq =
       cfg.positions === 'rope' ? pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights') : null;
     w.layers.forEach((lw, i) => {
@@ -92,15 +102,15 @@ export class GpuModel {
       this.layers.push({
         inputNorm: pool.fromArray(`${p}.input_layernorm.weight`, [H], lw.inputNorm, 'weights'),
         inputNormBias: opt(`${p}.input_layernorm.bias`, lw.inputNormBias),
-        q: uploadLinear(gpu, `${p}.self_attn.q_proj.weight`, qDim, H, lw.q, lw.qBias),
-        k: uploadLinear(gpu, `${p}.self_attn.k_proj.weight`, this.kvDim, H, lw.k, lw.kBias),
-        v: uploadLinear(gpu, `${p}.self_attn.v_proj.weight`, this.kvDim, H, lw.v, lw.vBias),
-        o: uploadLinear(gpu, `${p}.self_attn.o_proj.weight`, H, qDim, lw.o, lw.oBias),
+        q: makeLinear(`${p}.self_attn.q_proj.weight`, qDim, H, lw.q, lw.qBias),
+        k: makeLinear(`${p}.self_attn.k_proj.weight`, this.kvDim, H, lw.k, lw.kBias),
+        v: makeLinear(`${p}.self_attn.v_proj.weight`, this.kvDim, H, lw.v, lw.vBias),
+        o: makeLinear(`${p}.self_attn.o_proj.weight`, H, qDim, lw.o, lw.oBias),
         postNorm: pool.fromArray(`${p}.post_attention_layernorm.weight`, [H], lw.postNorm, 'weights'),
         postNormBias: opt(`${p}.post_attention_layernorm.bias`, lw.postNormBias),
-        gate: lw.gate ? uploadLinear(gpu, `${p}.mlp.gate_proj.weight`, I, H, lw.gate, null) : null,
-        up: uploadLinear(gpu, `${p}.mlp.up_proj.weight`, I, H, lw.up, lw.upBias),
-        down: uploadLinear(gpu, `${p}.mlp.down_proj.weight`, H, I, lw.down, lw.downBias),
+        gate: lw.gate ? makeLinear(`${p}.mlp.gate_proj.weight`, I, H, lw.gate, null) : null,
+        up: makeLinear(`${p}.mlp.up_proj.weight`, I, H, lw.up, lw.upBias),
+        down: makeLinear(`${p}.mlp.down_proj.weight`, H, I, lw.down, lw.downBias),
         kCache: pool.alloc(`${p}.k_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
         vCache: pool.alloc(`${p}.v_cache`, [maxSeq, this.kvDim], 'f32', 'kv'),
       });

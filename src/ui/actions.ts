@@ -66,7 +66,8 @@ export async function loadModel(source: ModelSource): Promise<boolean> {
   S.statusText.value = `Loading ${source.name ?? 'model'}…`;
   try {
     S.loadProgress.value = null;
-    const info = await engine.load(source, (p) => (S.loadProgress.value = p));
+    // the precision chosen in the controls carries over: the weights go up packed (what a laptop's memory needs)
+    const info = await engine.load(source, (p) => (S.loadProgress.value = p), structuredClone(S.techniques.value.quant));
     lastSource = source;
     S.resumable.value = null; // a run interrupted on the previous model cannot be continued on this one
     S.model.value = info;

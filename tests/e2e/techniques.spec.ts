@@ -82,6 +82,25 @@ test('int4 shrinks the weights, the chart marks the switch, f32 again gives the 
   await page.getByTestId('techniques-panel').screenshot({ path: `${SHOTS}techniques-panel.png` });
 });
 
+test('the chosen precision carries over to the next load: the weights go up packed, the controls follow', async ({ page }) => {
+  await open(page);
+  const f32Bytes = await weightBytes(page);
+  await page.getByTestId('tech-precision').selectOption('int4');
+  await apply(page);
+  await expect.poll(() => weightBytes(page)).toBeLessThan(f32Bytes * 0.6);
+  const int4Bytes = await weightBytes(page);
+  const int4Ids = await generate(page, 12);
+
+  await page.getByTestId('model-url').fill(fixtureUrl(TINY));
+  await page.getByTestId('load-url').click();
+  await waitIdle(page);
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await expect(page.getByTestId('tech-precision')).toHaveValue('int4');
+  await expect(page.getByTestId('tech-in-effect-label')).toContainText('int4');
+  expect(await weightBytes(page)).toBe(int4Bytes);
+  expect(await generate(page, 12)).toEqual(int4Ids);
+});
+
 test('quality: perplexity for dense, agreement and KL against dense for int8', async ({ page }) => {
   await open(page);
   await page.getByTestId('tech-measure-quality').click();

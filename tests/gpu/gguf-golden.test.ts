@@ -3,7 +3,9 @@
 // loadGguf and placed the way LabEngine.load places it (masterCopy with the prepacked codes, then precision 'file'),
 // decodes greedily on WebGPU to exactly the ids of the float64 CPU reference run on the writer's dequantized
 // weights. The quantized linears are read back from the GPU: q4/q8 words and scales carry the file's codes,
-// before and after a switch to f32 and back.
+// before and after a switch to f32 and back. A Q4_K_M-like case (Q4_K body, Q6_K head and attn_v/ffn_down,
+// Q5_0 and Q4_1 linears) runs those as f32 masters: ggml's dequantization, computed by the test's own dequantizer.
+// A gpt2 GGUF (fused attn_qkv split into q/k/v, learned positions, layernorm biases) decodes the same way.
 import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
 import { applyTechniques, masterCopy } from '../../src/engine/techniques';
@@ -14,6 +16,8 @@ import { bytesSource, f16ToF32 } from '../../src/model/safetensors';
 import { GpuModel } from '../../src/model/transformer';
 import { refGreedy } from '../../src/ref/forward';
 import { loadFixture } from '../fixtures/llama';
+import { loadGpt2Fixture } from '../fixtures/gpt2';
+import { gpt2Gguf } from '../fixtures/gguf-gpt2-writer';
 import { type MetaValue, modelGguf, quantizeQ4_0, quantizeQ8_0, type TensorType } from '../fixtures/gguf-writer';
 import { getGpu } from './harness';
 
@@ -49,9 +53,9 @@ function spmVocab(): Record<string, MetaValue> {
 }
 
 const SHAPE = { hiddenSize: 64, intermediateSize: 96, nHeads: 4, nKvHeads: 2, nLayers: 2, vocabSize: 290 };
-const FMT: Record<TensorType, string> = { F32: 'f32', F16: 'f32', BF16: 'f32', Q8_0: 'q8', Q4_0: 'q4' };
+const FMT: Record<TensorType, string> = { F32: 'f32', F16: 'f32', BF16: 'f32', Q8_0: 'q8', Q4_0: 'q4', Q4_1: 'f32', Q5_0: 'f32', Q5_1: 'f32', Q4_K: 'f32', Q5_K: 'f32', Q6_K: 'f32', Q8_K: 'f32' };
 
-const CASES: { label: string; qwen2?: boolean; tie?: boolean; seed: number; types: Partial<Record<string, TensorType>>; vocab: () => Record<string, MetaValue> }[] = [
+const CASES: { label: string; qwen2?: boolean; tie?: boolean; seed: number; shape?: Partial<typeof SHAPE>; types: Partial<Record<string, TensorType>>; vocab: () => Record<string, MetaValue> }[] = [
   {
     label: 'llama, mixed F32/F16/BF16/Q8_0/Q4_0, untied Q4_0 head, gpt2 vocabulary',
     seed: 21,
@@ -72,6 +76,13 @@ const CASES: { label: string; qwen2?: boolean; tie?: boolean; seed: number; type
     types: { attn_q: 'Q4_0', attn_k: 'Q4_0', attn_v: 'Q4_0', attn_output: 'Q4_0', ffn_gate: 'Q4_0', ffn_up: 'Q4_0', ffn_down: 'Q4_0', output: 'F16' },
     vocab: gpt2Vocab,
   },
+  {
+    label: 'llama, Q4_K_M-like: Q4_K body and token_embd, Q6_K head/attn_v/ffn_down, Q5_0 attn_output, Q4_1 ffn_up, Q8_0 attn_k',
+    seed: 24,
+    shape: { hiddenSize: 256, intermediateSize: 256 },
+    types: { token_embd: 'Q4_K', attn_q: 'Q4_K', attn_k: 'Q8_0', attn_v: 'Q6_K', attn_output: 'Q5_0', ffn_gate: 'Q4_K', ffn_up: 'Q4_1', ffn_down: 'Q6_K', output: 'Q6_K' },
+    vocab: gpt2Vocab,
+  },
 ];
 
 /** The GGUF tensor name (and writer `types` key) behind each LinearWeight of layer l. */
@@ -82,7 +93,7 @@ describe('GGUF golden: greedy decode on WebGPU of a loaded GGUF equals the CPU r
   for (const c of CASES) {
     it(c.label, async () => {
       const gpu = await getGpu();
-      const { cfg, weights } = await loadFixture({ seed: c.seed, ...SHAPE, qwen2: c.qwen2, tie: c.tie });
+      const { cfg, weights } = await loadFixture({ seed: c.seed, ...SHAPE, ...c.shape, qwen2: c.qwen2, tie: c.tie });
       const arch = c.qwen2 ? 'qwen2' : 'llama';
       const { bytes, expected } = modelGguf(weights, { arch, nHeads: 4, nKvHeads: 2, maxSeq: 128, types: c.types, tokenizer: c.vocab() });
       const loaded = await loadGguf(bytesSource('tiny.gguf', bytes), 'tiny');
@@ -117,6 +128,30 @@ describe('GGUF golden: greedy decode on WebGPU of a loaded GGUF equals the CPU r
       }
     });
   }
+});
+
+describe('GGUF golden: gpt2', () => {
+  it('gpt2, Q8_0 attn_qkv (split into prepacked q/k/v) and tied Q8_0 token_embd, Q4_0 ffn_up, F16 attn_output', async () => {
+    const gpu = await getGpu();
+    const { cfg, weights } = await loadGpt2Fixture({ seed: 25, hiddenSize: 64, nHeads: 4, nInner: 96, vocabSize: 290, nLayers: 2, maxSeq: 64 });
+    const types = { token_embd: 'Q8_0', attn_qkv: 'Q8_0', attn_output: 'F16', ffn_up: 'Q4_0' } as const;
+    const { bytes, expected } = gpt2Gguf(cfg, weights, { types, tokenizer: gpt2Vocab() });
+    const loaded = await loadGguf(bytesSource('gpt2.gguf', bytes), 'gpt2');
+    const prompt = [...loaded.tokenizer!.encode('hello world'), 7, 130];
+    const want = refGreedy(loaded.config, expected, prompt, 28);
+    expect(new Set(want).size, 'fixture output is not degenerate').toBeGreaterThan(5);
+    const model = new GpuModel(gpu, loaded.config, loaded.weights, 64);
+    try {
+      const masters = masterCopy(loaded.weights, loaded.prepacked);
+      applyTechniques(gpu, model, masters, loaded.config, FILE);
+      const fmt = (n: string) => (/(q|k|v)_proj|up_proj|lm_head/.test(n) ? 'q' + (n.includes('up_proj') ? 4 : 8) : 'f32');
+      for (const l of model.linears()) expect(l.format, l.name).toBe(fmt(l.name));
+      const got = await generateLoop(gpu, model, prompt, { sampling: { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 28 } });
+      expect(got.ids).toEqual(want);
+    } finally {
+      model.destroy();
+    }
+  });
 });
 
 /** The HF-layout f32 weights (rows, cols) of a linear: what the writer quantized (row by row) for that tensor. */

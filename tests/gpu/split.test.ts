@@ -7,7 +7,7 @@ import { warmUp } from '../../src/engine/autotune';
 import { generateLoop } from '../../src/engine/generate';
 import { LabEngine } from '../../src/engine/engine';
 import { estimateMemory } from '../../src/engine/memory-plan';
-import { DEFAULT_SAMPLING, type Precision } from '../../src/engine/types';
+import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type Precision } from '../../src/engine/types';
 import type { Gpu } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/recorder';
 import { embedLookup, uploadEmbedding } from '../../src/model/embedding-table';
@@ -201,6 +201,35 @@ describe('LabEngine memory plan', () => {
       expect((await engine.stats()).model?.name).toBe('first');
       expect((await engine.setMemoryBudget(null)).source).not.toBe('user');
     } finally {
+      await engine.reset();
+    }
+  });
+
+  it('loads at a chosen precision, packing as it uploads: int4 fits a budget f32 does not, same bytes and ids as a live switch', async () => {
+    const engine = new LabEngine();
+    const f = makeLlamaFixture({ seed: 43 });
+    const files = () => [new File([JSON.stringify(f.configJson)], 'config.json'), new File([f.safetensors], 'model.safetensors')];
+    const int4 = { precision: 'int4' as const, groupSize: 32, lmHead: null };
+    const sampling = { temperature: 0, topK: 0, topP: 1, seed: 1, maxNewTokens: 12 };
+    try {
+      // reference: f32 load, then a live switch to int4
+      await engine.load({ kind: 'files', files: files(), name: 'f32-then-int4' });
+      const f32Total = (await engine.stats()).memory!.estimate!.total;
+      await engine.configure({ ...DEFAULT_TECHNIQUES, quant: int4 });
+      const switched = (await engine.stats()).gpuBytes.weights;
+      const want = (await engine.generate({ prompt: [1, 2, 3], sampling }, () => {})).outputIds;
+      const int4Total = (await engine.estimate({ quant: int4 })).estimate.total;
+      expect(int4Total).toBeLessThan(f32Total);
+
+      await engine.setMemoryBudget(Math.floor((int4Total + f32Total) / 2));
+      const refused = await engine.load({ kind: 'files', files: files(), name: 'at f32' }).catch((e: Error) => e);
+      expect((refused as Error).name).toBe('MemoryBudgetError');
+      const info = await engine.load({ kind: 'files', files: files(), name: 'at int4' }, undefined, int4);
+      expect(info.settings.quant).toEqual(int4);
+      expect((await engine.stats()).gpuBytes.weights).toBe(switched);
+      expect((await engine.generate({ prompt: [1, 2, 3], sampling }, () => {})).outputIds).toEqual(want);
+    } finally {
+      await engine.setMemoryBudget(null);
       await engine.reset();
     }
   });

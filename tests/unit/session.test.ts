@@ -1,7 +1,7 @@
 // Sessions: building and editing, JSON export → import round trip, and every malformed file refused with the
 // first offending field's JSON path (or, for broken JSON, its line and column), importing nothing.
 import { describe, expect, it } from 'vitest';
-import type { GenerateResult } from '../../src/engine/types';
+import { DEFAULT_TECHNIQUES, type GenerateResult } from '../../src/engine/types';
 import { exampleSession } from '../../src/bench/example';
 import { findJsonError } from '../../src/bench/json';
 import type { Session } from '../../src/bench/schema';
@@ -88,7 +88,7 @@ describe('building sessions', () => {
     res.outputIds.push(99);
     cfg.sampling.temperature = 1;
     expect([r.output_ids.length, (r.config.sampling as Any).temperature]).toEqual([3, 0]);
-    const info = { name: 'lab-target', architecture: 'llama', parameters: 7, weightBytes: 28, config: {}, hasTokenizer: true, maxSeq: 8, vocabSize: 4, loadMs: { fetch: 0, parse: 0, upload: 0, compile: 0 } };
+    const info = { name: 'lab-target', architecture: 'llama', parameters: 7, weightBytes: 28, config: {}, hasTokenizer: true, maxSeq: 8, vocabSize: 4, loadMs: { fetch: 0, parse: 0, upload: 0, compile: 0 }, settings: DEFAULT_TECHNIQUES };
     expect(modelFromInfo(info, 'embedded:lab-target')).toEqual({ name: 'lab-target', source: 'embedded:lab-target', parameters: 7, bytes: 28, architecture: 'llama' });
     const timed = runFromResult({ engine: 'ort-wasm', label: 'x', config: {}, prompt: 'p', model: { name: 'm', source: 's', parameters: 1, bytes: 1 }, result: result(), tokenTimesMs: [1, 2, 3] });
     expect(timed.token_times_ms).toEqual([1, 2, 3]);

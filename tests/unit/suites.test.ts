@@ -130,7 +130,7 @@ class FakeEngine implements Engine {
   }
   async load(): Promise<ModelInfo> {
     this.calls.push('load');
-    return { name: 'fake', architecture: 'llama', parameters: 1000, weightBytes: 4000, config: { num_hidden_layers: 2 }, hasTokenizer: true, maxSeq: 64, vocabSize: 50, loadMs: { fetch: 0, parse: 0, upload: 0, compile: 0 } };
+    return { name: 'fake', architecture: 'llama', parameters: 1000, weightBytes: 4000, config: { num_hidden_layers: 2 }, hasTokenizer: true, maxSeq: 64, vocabSize: 50, loadMs: { fetch: 0, parse: 0, upload: 0, compile: 0 }, settings: DEFAULT_TECHNIQUES };
   }
   async generate(req: GenerateRequest, onToken: (ev: TokenEvent) => void): Promise<GenerateResult> {
     this.calls.push(`generate${req.profile ? ':profile' : ''}:${this.settings.quant.precision}`);

@@ -74,7 +74,7 @@ function Column(props: { which: 'a' | 'b'; side: Side | null; diff: TokenDiff | 
       )}
       <details class="sbs-edit">
         <summary>edit {which.toUpperCase()}</summary>
-        <TechniqueForm id={`sbs-${which}-`} value={settings} onChange={edit} disabled={sbsRunning.value} f16Reason={f16Unavailable()} layers={modelLayers()} />
+        <TechniqueForm id={`sbs-${which}-`} value={settings} onChange={edit} disabled={sbsRunning.value} f16Reason={f16Unavailable()} fileCodes={model.value?.settings.quant.precision === 'file'} layers={modelLayers()} />
       </details>
     </div>
   );

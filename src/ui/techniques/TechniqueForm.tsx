@@ -17,6 +17,8 @@ export interface FormProps {
   f16Reason: string | null;
   /** Layers of the loaded model (0 = unknown). */
   layers: number;
+  /** The loaded model file carried its own quantized codes: offer precision 'file'. */
+  fileCodes?: boolean;
 }
 
 const PRECISIONS: [Precision, string][] = [
@@ -26,6 +28,8 @@ const PRECISIONS: [Precision, string][] = [
   ['int4', 'int4 (symmetric)'],
   ['int4z', 'int4 with zero-points'],
 ];
+/** Offered when the loaded file carried its own quantized codes (GGUF Q8_0/Q4_0). */
+const FILE_PRECISION: [Precision, string] = ['file', 'as in the file (its own int8/int4 codes)'];
 const GROUPS = [32, 64, 128];
 const PRUNE_KINDS: [S['prune']['kind'], string][] = [
   ['none', 'none'],
@@ -80,7 +84,7 @@ export function TechniqueForm(p: FormProps) {
         <div class="tf-fields">
           <Field label="weights" wide>
             <select data-testid={`${p.id}precision`} value={s.quant.precision} disabled={dis} onChange={(e) => set('quant', { precision: val(e) as Precision })}>
-              {PRECISIONS.map(([v, label]) => (
+              {(p.fileCodes || s.quant.precision === 'file' ? [...PRECISIONS, FILE_PRECISION] : PRECISIONS).map(([v, label]) => (
                 <option key={v} value={v} title={v === 'f16' ? (p.f16Reason ?? 'native f16 loads') : ''}>
                   {v === 'f16' ? `f16 (storage; shader-f16: ${p.f16Reason ? 'no' : 'yes'})` : label}
                 </option>

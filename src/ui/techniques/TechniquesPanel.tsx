@@ -139,7 +139,7 @@ export function TechniquesPanel() {
         value={draft}
         onChange={(v) => (draftSettings.value = v)}
         disabled={!m || applying.value}
-        f16Reason={f16Unavailable()}
+        f16Reason={f16Unavailable()} fileCodes={model.value?.settings.quant.precision === 'file'}
         layers={modelLayers()}
       />
       <div class="row">

@@ -76,15 +76,15 @@ export function modelLayers(): number {
   return typeof n === 'number' && n > 0 ? n : 0;
 }
 
-/** A loaded model starts dense f32 (LabEngine.load resets its settings): follow it. */
+/** A loaded model starts with the settings its load reports (dense, the carried-over precision, or 'file'): follow it. */
 let loadedKey = '';
 effect(() => {
   const m = model.value;
   const key = m ? `${m.name}|${m.parameters}|${m.loadMs.fetch}|${m.loadMs.parse}|${m.loadMs.upload}|${m.loadMs.compile}` : '';
   if (key === loadedKey) return;
   loadedKey = key;
-  techniques.value = structuredClone(DEFAULT_TECHNIQUES);
-  draftSettings.value = structuredClone(DEFAULT_TECHNIQUES);
+  techniques.value = structuredClone(m?.settings ?? DEFAULT_TECHNIQUES);
+  draftSettings.value = structuredClone(m?.settings ?? DEFAULT_TECHNIQUES);
   lastApply.value = null;
   applyError.value = null;
   quality.value = null;

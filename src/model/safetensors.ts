@@ -4,7 +4,7 @@
 // Everything is bounds-checked; every failure is a SafetensorsError naming the file (and the tensor).
 // ByteSource abstracts where bytes come from (memory, a picked File, a URL) so only the needed ranges are read.
 
-import { ModelLoadError, SafetensorsError } from './errors';
+import { MissingTensorError, ModelLoadError, SafetensorsError, ShapeMismatchError } from './errors';
 
 export interface ByteSource {
   name: string;
@@ -161,4 +161,16 @@ export function f16ToF32(h: number): number {
   if (e === 0) return s * m * 2 ** -24; // zero / subnormal
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Reads a named tensor as f32 after checking it exists (MissingTensorError, with `detail` saying why it is
+ *  expected) and has exactly `shape` (ShapeMismatchError). Shared by every safetensors layout's loader. */
+export function tensorGetter(st: SafetensorsFile, src: ByteSource): (name: string, shape: number[], detail?: string) => Promise<Float32Array> {
+  return async (name, shape, detail = '') => {
+    const info = st.tensors.get(name);
+    if (!info) throw new MissingTensorError(st.file, name, detail);
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
+      throw new ShapeMismatchError(st.file, name, shape, info.shape);
+    return readTensorF32(src, info);
+  };
 }

@@ -131,6 +131,14 @@ async function hubFolder(s: Extract<ModelSource, { kind: 'hub' }>, opts: LoadOpt
   };
   return {
     name: s.name ?? (revision === 'main' ? repo : `${repo}@${revision}`),
+    ...blobReaders(blob),
+    from: () => (misses === 0 ? 'cache' : hits === 0 ? 'network' : 'mixed'),
+  };
+}
+
+/** A Folder's two readers over a function that fetches (or finds in the cache) one file as a Blob. */
+function blobReaders(blob: (file: string, required: boolean) => Promise<Blob | null>): Pick<Folder, 'bytes' | 'source'> {
+  return {
     async bytes(file, required) {
       const b = await blob(file, required);
       return b ? new Uint8Array(await b.arrayBuffer()) : null;
@@ -139,7 +147,6 @@ async function hubFolder(s: Extract<ModelSource, { kind: 'hub' }>, opts: LoadOpt
       const b = await blob(file, required);
       return b ? blobSource(file, b) : null;
     },
-    from: () => (misses === 0 ? 'cache' : hits === 0 ? 'network' : 'mixed'),
   };
 }
 
@@ -150,14 +157,7 @@ function urlFolder(baseUrl: string, name: string | undefined, opts: LoadOptions,
   const blob = (file: string, required: boolean) => fetchBlob(`${base}/${file}`, file, { required, cache: null, signal: opts.signal, progress });
   return {
     name: name ?? (base.split('/').filter(Boolean).pop() || 'model'),
-    async bytes(file, required) {
-      const b = await blob(file, required);
-      return b ? new Uint8Array(await b.arrayBuffer()) : null;
-    },
-    async source(file, required) {
-      const b = await blob(file, required);
-      return b ? blobSource(file, b) : null;
-    },
+    ...blobReaders(blob),
     from: () => 'network',
   };
 }

@@ -18,8 +18,7 @@
 // attention-mask buffers some checkpoints carry (h.{i}.attn.bias, h.{i}.attn.masked_bias) are ignored.
 
 import type { ModelConfig } from './config';
-import { MissingTensorError, ShapeMismatchError } from './errors';
-import { readTensorF32, type ByteSource, type SafetensorsFile } from './safetensors';
+import { type ByteSource, type SafetensorsFile, tensorGetter } from './safetensors';
 import type { HostWeights, LayerWeights } from './weights';
 
 /** (rows, cols) row-major → (cols, rows) row-major. */
@@ -40,13 +39,7 @@ export async function loadGpt2Weights(cfg: ModelConfig, st: SafetensorsFile, src
   const { hiddenSize: H, intermediateSize: I, vocabSize: V, maxSeq: P } = cfg;
   const prefix = !st.tensors.has('transformer.wte.weight') && st.tensors.has('wte.weight') ? '' : 'transformer.';
 
-  const get = async (name: string, shape: number[], detail = ''): Promise<Float32Array> => {
-    const info = st.tensors.get(name);
-    if (!info) throw new MissingTensorError(st.file, name, detail);
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
-      throw new ShapeMismatchError(st.file, name, shape, info.shape);
-    return readTensorF32(src, info);
-  };
+  const get = tensorGetter(st, src);
   /** A Conv1D weight stored (inF, outF), returned as our (outF, inF). */
   const conv = async (name: string, inF: number, outF: number) => transpose(await get(name, [inF, outF], 'GPT-2 Conv1D (in, out)'), inF, outF);
 

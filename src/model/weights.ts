@@ -12,8 +12,8 @@
 // posEmbed set). Layout is the same for every architecture: linears (out_features, in_features) row-major.
 
 import type { ModelConfig } from './config';
-import { ModelLoadError, MissingTensorError, ShapeMismatchError } from './errors';
-import { readTensorF32, type ByteSource, type SafetensorsFile } from './safetensors';
+import { ModelLoadError } from './errors';
+import { type ByteSource, type SafetensorsFile, tensorGetter } from './safetensors';
 import { loadGpt2Weights } from './weights-gpt2';
 
 export interface LayerWeights {
@@ -52,13 +52,7 @@ export async function loadWeights(cfg: ModelConfig, st: SafetensorsFile, src: By
   const kvDim = cfg.nKvHeads * cfg.headDim;
   const prefix = !st.tensors.has('model.embed_tokens.weight') && st.tensors.has('embed_tokens.weight') ? '' : 'model.';
 
-  const get = async (name: string, shape: number[], detail = ''): Promise<Float32Array> => {
-    const info = st.tensors.get(name);
-    if (!info) throw new MissingTensorError(st.file, name, detail);
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
-      throw new ShapeMismatchError(st.file, name, shape, info.shape);
-    return readTensorF32(src, info);
-  };
+  const get = tensorGetter(st, src);
 
   const embed = await get(`${prefix}embed_tokens.weight`, [V, H]);
   const layers: LayerWeights[] = [];

@@ -3,32 +3,14 @@
 // BPE tokenizer so the suite's text prompt and the held-out quality text tokenize) and must write a session
 // file the app imports (importJson) and print the Markdown table. It uses no page of this test run.
 import { expect, test } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJson } from '../../src/bench/session';
 import { makeLlamaFixture } from '../fixtures/llama';
-import { ROOT } from './fixtures';
+import { ROOT, runCli } from './fixtures';
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [join(ROOT, 'tools/cli/bench.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGTERM');
-      fail(new Error(`bench did not finish within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    p.on('error', fail);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], timeoutMs: number) => runCli('bench.mjs', args, timeoutMs);
 
 test('bench --suite baseline --engine lab writes a valid session and prints the table', async () => {
   test.setTimeout(120_000);

@@ -4,7 +4,6 @@
 // greedy ids must equal the float64 CPU reference forward on the same loaded weights (loaded here in Node by the
 // same loaders). A folder with an unknown mix of files is refused by name.
 import { expect, test } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,29 +14,13 @@ import { refGreedy } from '../../src/ref/forward';
 import { modelGguf } from '../fixtures/gguf-writer';
 import { loadFixture } from '../fixtures/llama';
 import { llama2cFromHf, makeLlama2cVocab, writeLlama2c, writeTokenizerBin } from '../fixtures/llama2c-writer';
-import { ROOT } from './fixtures';
+import { runCli } from './fixtures';
 
 const PROMPT = [1, 40, 7, 99, 12];
 const NEW = 16;
 
-function generate(model: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = ['--model', model, '--prompt-ids', PROMPT.join(','), '--max-new-tokens', String(NEW), '--json'];
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [join(ROOT, 'tools/cli/generate.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGTERM');
-      fail(new Error(`generate did not finish in time\n${stderr}`));
-    }, 100_000);
-    p.on('error', fail);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
+function generate(model: string) {
+  return runCli('generate.mjs', ['--model', model, '--prompt-ids', PROMPT.join(','), '--max-new-tokens', String(NEW), '--json'], 100_000);
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as { output_ids: number[]; model: string };

@@ -1,5 +1,6 @@
 // ggml's other block formats, dequantized to f32 exactly as ggml's reference dequantize_row_* (ggml-quants.c) does,
-// in f32 arithmetic (every product and sum rounded to f32, no fused multiply-add). Our packed formats cannot hold
+// in f32 arithmetic (every product and sum rounded to f32, no fused multiply-add; the last rounding is the
+// Float32Array store). Our packed formats cannot hold
 // these codes exactly, so such tensors become f32 masters (gguf-tensors.ts); they are never `prepacked`.
 // Blocks are little-endian; "half" = IEEE f16. Within a block element j's output index is given explicitly.
 //   Q4_1 (32 el, 20 B): half d, half m, qs[16]. el j < 16: qs[j] & 15; el j + 16: qs[j] >> 4.   y = q·d + m
@@ -45,9 +46,24 @@ interface Scales {
 /** Decoder of one block at byte `o` into y[base .. base + block). */
 type BlockDecoder = (b: Uint8Array, o: number, y: Float32Array, base: number, s: Scales, dv: DataView) => void;
 
-function scaleMinK4(sc: Uint8Array, o: number, s: number): [number, number] {
-  if (s < 4) return [sc[o + s]! & 63, sc[o + s + 4]! & 63];
-  return [(sc[o + s + 4]! & 15) | ((sc[o + s - 4]! >> 6) << 4), (sc[o + s + 4]! >> 4) | ((sc[o + s]! >> 6) << 4)];
+/** get_scale_min_k4: the 6-bit scale (which 0) or min (which 1) of sub-block s from the 12 bytes at o. */
+function scaleMinK4(sc: Uint8Array, o: number, s: number, which: 0 | 1): number {
+  if (s < 4) return sc[o + s + 4 * which]! & 63;
+  const low = which === 0 ? sc[o + s + 4]! & 15 : sc[o + s + 4]! >> 4;
+  return low | ((sc[o + s - 4 + 4 * which]! >> 6) << 4);
+}
+
+/** Q4_K / Q5_K: one 64-element chunk c, codes from `code(l, hi)` (hi: the second sub-block's). */
+function kChunk(b: Uint8Array, o: number, y: Float32Array, base: number, d: number, dmin: number, c: number, code: (l: number, hi: boolean) => number): void {
+  const d1 = fr(d * scaleMinK4(b, o + 4, 2 * c, 0));
+  const m1 = fr(dmin * scaleMinK4(b, o + 4, 2 * c, 1));
+  const d2 = fr(d * scaleMinK4(b, o + 4, 2 * c + 1, 0));
+  const m2 = fr(dmin * scaleMinK4(b, o + 4, 2 * c + 1, 1));
+  const y0 = base + 64 * c;
+  for (let l = 0; l < 32; l++) {
+    y[y0 + l] = fr(d1 * code(l, false)) - m1;
+    y[y0 + 32 + l] = fr(d2 * code(l, true)) - m2;
+  }
 }
 
 const DECODERS: Record<GgmlDequantType, BlockDecoder> = {
@@ -83,29 +99,16 @@ const DECODERS: Record<GgmlDequantType, BlockDecoder> = {
     const d = s.half(o);
     const dmin = s.half(o + 2);
     for (let c = 0; c < 4; c++) {
-      const [sc1, m1] = scaleMinK4(b, o + 4, 2 * c);
-      const [sc2, m2] = scaleMinK4(b, o + 4, 2 * c + 1);
-      const [d1, mm1, d2, mm2] = [fr(d * sc1), fr(dmin * m1), fr(d * sc2), fr(dmin * m2)];
-      for (let l = 0; l < 32; l++) {
-        const q = b[o + 16 + 32 * c + l]!;
-        y[base + 64 * c + l] = fr(fr(d1 * (q & 15)) - mm1);
-        y[base + 64 * c + 32 + l] = fr(fr(d2 * (q >> 4)) - mm2);
-      }
+      const q = o + 16 + 32 * c;
+      kChunk(b, o, y, base, d, dmin, c, (l, hi) => (hi ? b[q + l]! >> 4 : b[q + l]! & 15));
     }
   },
   Q5_K(b, o, y, base, s) {
     const d = s.half(o);
     const dmin = s.half(o + 2);
     for (let c = 0; c < 4; c++) {
-      const [sc1, m1] = scaleMinK4(b, o + 4, 2 * c);
-      const [sc2, m2] = scaleMinK4(b, o + 4, 2 * c + 1);
-      const [d1, mm1, d2, mm2] = [fr(d * sc1), fr(dmin * m1), fr(d * sc2), fr(dmin * m2)];
-      for (let l = 0; l < 32; l++) {
-        const q = b[o + 48 + 32 * c + l]!;
-        const h = b[o + 16 + l]!;
-        y[base + 64 * c + l] = fr(fr(d1 * ((q & 15) + (((h >> (2 * c)) & 1) << 4))) - mm1);
-        y[base + 64 * c + 32 + l] = fr(fr(d2 * ((q >> 4) + (((h >> (2 * c + 1)) & 1) << 4))) - mm2);
-      }
+      const q = o + 48 + 32 * c;
+      kChunk(b, o, y, base, d, dmin, c, (l, hi) => (hi ? (b[q + l]! >> 4) | (((b[o + 16 + l]! >> (2 * c + 1)) & 1) << 4) : (b[q + l]! & 15) | (((b[o + 16 + l]! >> (2 * c)) & 1) << 4)));
     }
   },
   Q6_K(b, o, y, base, s, dv) {
@@ -116,14 +119,14 @@ const DECODERS: Record<GgmlDequantType, BlockDecoder> = {
       const sc = o + 192 + 8 * h;
       for (let l = 0; l < 32; l++) {
         const hi = b[qh + l]!;
-        const is = l >> 4;
-        const q = [
-          ((b[ql + l]! & 15) | ((hi & 3) << 4)) - 32,
-          ((b[ql + l + 32]! & 15) | (((hi >> 2) & 3) << 4)) - 32,
-          ((b[ql + l]! >> 4) | (((hi >> 4) & 3) << 4)) - 32,
-          ((b[ql + l + 32]! >> 4) | (((hi >> 6) & 3) << 4)) - 32,
-        ];
-        for (let k = 0; k < 4; k++) y[base + 128 * h + 32 * k + l] = fr(fr(d * dv.getInt8(sc + is + 2 * k)) * q[k]!);
+        const lo0 = b[ql + l]!;
+        const lo1 = b[ql + l + 32]!;
+        const s0 = sc + (l >> 4);
+        const y0 = base + 128 * h + l;
+        y[y0] = fr(fr(d * dv.getInt8(s0)) * (((lo0 & 15) | ((hi & 3) << 4)) - 32));
+        y[y0 + 32] = fr(fr(d * dv.getInt8(s0 + 2)) * (((lo1 & 15) | (((hi >> 2) & 3) << 4)) - 32));
+        y[y0 + 64] = fr(fr(d * dv.getInt8(s0 + 4)) * (((lo0 >> 4) | (((hi >> 4) & 3) << 4)) - 32));
+        y[y0 + 96] = fr(fr(d * dv.getInt8(s0 + 6)) * (((lo1 >> 4) | ((hi >> 6) << 4)) - 32));
       }
     }
   },

@@ -324,7 +324,7 @@ describe('GGUF fuzz (issue 10): mutated files end in a typed error or a correct 
       'tokenizer.ggml.merges': { type: 'array', itemType: 'string', items: ['a b'] },
       'tokenizer.ggml.eos_token_id': { type: 'u32', value: 257 },
     };
-    const types = { token_embd: 'Q8_0', attn_q: 'Q4_0', attn_k: 'Q8_0', attn_v: 'F16', ffn_down: 'Q4_0' } as const;
+    const types = { token_embd: 'Q8_0', attn_q: 'Q4_0', attn_k: 'Q8_0', attn_v: 'F16', ffn_down: 'Q4_0', attn_output: 'Q5_0', ffn_gate: 'Q4_1', ffn_up: 'Q5_1' } as const;
     const good = modelGguf(weights, { arch: 'llama', nHeads: 2, nKvHeads: 1, maxSeq: 64, types, tokenizer: tok }).bytes;
     const header = (await parse(good)).dataStart;
     let seed = 12345;

@@ -20,7 +20,7 @@ export const LIMITS_SHOWN = [
 
 /** Optional features the lab uses, and what each buys. */
 export const FEATURES_WANTED: Record<string, string> = {
-  'shader-f16': 'f16 weights and math',
+  'shader-f16': 'native f16 loads (f16 weights still run, unpacked with unpack2x16float)',
   'timestamp-query': 'per-kernel GPU timing',
   subgroups: 'subgroup reductions',
 };

@@ -23,7 +23,7 @@ function Header() {
   return (
     <header class="top">
       <h1>Efficiency Lab</h1>
-      <span class="muted small">small Llama models on hand-written WebGPU kernels</span>
+      <span class="muted small">small language models on hand-written WebGPU kernels</span>
       <Nav />
       <span class="spacer" />
       <span class="chip" data-testid="header-model">

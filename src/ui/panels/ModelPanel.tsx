@@ -82,7 +82,7 @@ function HubForm() {
   const picked = list.find((k) => k.repo === repo.value.trim());
   return (
     <form
-      class="row"
+      class="hub-form"
       data-testid="hub-form"
       onSubmit={(e) => {
         e.preventDefault();
@@ -92,6 +92,7 @@ function HubForm() {
     >
       <input
         type="text"
+        class="hub-repo"
         list="hub-known"
         placeholder="Hub repo, e.g. HuggingFaceTB/SmolLM2-135M"
         data-testid="hub-repo"

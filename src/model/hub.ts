@@ -153,7 +153,9 @@ export async function openHubCache(): Promise<Cache | null> {
 const cancelled = (file: string) => new LoadCancelledError('loading was cancelled', file);
 
 /** GET one file as a Blob (from the cache when there), or null when absent and not required. */
-export async function fetchBlob(url: string, file: string, o: FetchOptions): Promise<Blob | null> {
+/** One file: from the cache, or downloaded (then cached when `o.cache` is set, and returned as the cache's Blob);
+ *  without a cache the bytes come back as one Uint8Array. null for an absent optional file. */
+export async function fetchBlob(url: string, file: string, o: FetchOptions): Promise<Blob | Uint8Array | null> {
   if (o.signal?.aborted) throw cancelled(file);
   const hit = await o.cache?.match(url);
   if (hit) {
@@ -190,19 +192,30 @@ export async function fetchBlob(url: string, file: string, o: FetchOptions): Pro
     void res.body?.cancel();
     throw new HubError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} fetching ${url}`, file, 'http', res.status);
   }
-  const blob = await readBody(res, url, file, o);
+  if (!o.cache) {
+    // Nothing to cache (a served folder): one ArrayBuffer, never the browser's blob storage, whose in-memory limit
+    // (what off-the-record and headless profiles have) a several-hundred-MB model can exceed (NotReadableError).
+    const bytes = await readBody(res, url, file, o, true);
+    if (o.signal?.aborted) throw cancelled(file);
+    return bytes;
+  }
+  const blob = await readBody(res, url, file, o, false);
   if (o.signal?.aborted) throw cancelled(file);
-  if (o.cache && (await putQuietly(o.cache, url, new Response(blob, { headers: { 'content-type': 'application/octet-stream' } })))) {
+  if (await putQuietly(o.cache, url, new Response(blob, { headers: { 'content-type': 'application/octet-stream' } }))) {
     const back = await o.cache.match(url); // the cache's copy (disk-backed); the downloaded parts can go
     if (back) return back.blob();
   }
   return blob;
 }
 
-async function readBody(res: Response, url: string, file: string, o: FetchOptions): Promise<Blob> {
+/** The body as one Uint8Array (`asBytes`), or as a Blob built from 64 MiB parts (to be cached). */
+async function readBody(res: Response, url: string, file: string, o: FetchOptions, asBytes: true): Promise<Uint8Array>;
+async function readBody(res: Response, url: string, file: string, o: FetchOptions, asBytes: false): Promise<Blob>;
+async function readBody(res: Response, url: string, file: string, o: FetchOptions, asBytes: boolean): Promise<Blob | Uint8Array> {
   const length = Number(res.headers.get('content-length'));
   const total = Number.isSafeInteger(length) && length > 0 ? length : 0;
   o.progress.start(file, total);
+  let buf = asBytes ? new Uint8Array(total || 1 << 20) : null;
   const parts: Blob[] = [];
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -213,6 +226,17 @@ async function readBody(res: Response, url: string, file: string, o: FetchOption
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (buf) {
+        if (got + value.length > buf.length) {
+          const grown = new Uint8Array(Math.max(got + value.length, buf.length * 2));
+          grown.set(buf.subarray(0, got));
+          buf = grown;
+        }
+        buf.set(value, got);
+        got += value.length;
+        o.progress.add(file, value.length);
+        continue;
+      }
       pending.push(value);
       pendingBytes += value.length;
       got += value.length;
@@ -233,6 +257,10 @@ async function readBody(res: Response, url: string, file: string, o: FetchOption
   if (total && got < total) {
     o.progress.drop(file);
     throw new HubError(`download interrupted: got ${got} of ${total} bytes from ${url}; nothing was cached`, file, 'interrupted');
+  }
+  if (buf) {
+    o.progress.finish(file, got, false);
+    return got === buf.length ? buf : buf.slice(0, got);
   }
   parts.push(new Blob(pending as BlobPart[]));
   const blob = new Blob(parts, { type: 'application/octet-stream' });

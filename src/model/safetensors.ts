@@ -51,7 +51,12 @@ export function fileSource(file: Blob & { name: string }): ByteSource {
     async read(offset, length) {
       if (!(offset >= 0 && length >= 0 && offset + length <= file.size))
         throw new ModelLoadError(`read of ${length} bytes at ${offset} is past the end (${file.size} bytes)`, file.name);
-      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+      try {
+        return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+      } catch (e) {
+        // e.g. NotReadableError: a picked file changed on disk, or the browser dropped a large Blob's data
+        throw new ModelLoadError(`could not read ${length} bytes at ${offset} (${(e as Error).name}: ${(e as Error).message})`, file.name);
+      }
     },
   };
 }

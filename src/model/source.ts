@@ -11,7 +11,7 @@ import type { LoadProgress, ModelSource } from '../engine/types';
 import { parseConfig, type ModelConfig } from './config';
 import { LoadCancelledError, ModelLoadError, TokenizerError } from './errors';
 import { blobSource, fetchBlob, hubFileUrl, HUB_ENDPOINT, hubUnauthorized, openHubCache, ProgressTracker, validateRepoId, validateRevision } from './hub';
-import { fileSource, readSafetensors, type ByteSource, type SafetensorsFile } from './safetensors';
+import { bytesSource, fileSource, readSafetensors, type ByteSource, type SafetensorsFile } from './safetensors';
 import { openSharded, parseShardIndex, SHARD_INDEX } from './sharded';
 import { detectFormat, pickLlama2cFiles } from './detect';
 import { loadGguf } from './gguf-model';
@@ -136,16 +136,16 @@ async function hubFolder(s: Extract<ModelSource, { kind: 'hub' }>, opts: LoadOpt
   };
 }
 
-/** A Folder's two readers over a function that fetches (or finds in the cache) one file as a Blob. */
-function blobReaders(blob: (file: string, required: boolean) => Promise<Blob | null>): Pick<Folder, 'bytes' | 'source'> {
+/** A Folder's two readers over a function that fetches (or finds in the cache) one file as a Blob or bytes. */
+function blobReaders(blob: (file: string, required: boolean) => Promise<Blob | Uint8Array | null>): Pick<Folder, 'bytes' | 'source'> {
   return {
     async bytes(file, required) {
       const b = await blob(file, required);
-      return b ? new Uint8Array(await b.arrayBuffer()) : null;
+      return b === null ? null : b instanceof Uint8Array ? b : new Uint8Array(await b.arrayBuffer());
     },
     async source(file, required) {
       const b = await blob(file, required);
-      return b ? blobSource(file, b) : null;
+      return b === null ? null : b instanceof Uint8Array ? bytesSource(file, b) : blobSource(file, b);
     },
   };
 }

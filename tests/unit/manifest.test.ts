@@ -1,7 +1,9 @@
 // models/manifest.json "known": the known-models table (Hub repo ids the UI offers) checked against the real
 // configs (written here as the Hub publishes them): parameters = countParameters(parseConfig(config)), and the
 // expected weight bytes per precision from the same bits-per-weight formula the packer uses (bitsPerWeight):
-//   f32 / f16:  parameters × 4 / × 2
+//   f32:        parameters × 4
+//   f16:        every linear (and lm_head — a tied head is a separate f16 copy) at 2 bytes; embeddings, norms,
+//               biases stay f32 (the f16 plan)
 //   int8_g32:   every linear (q, k, v, o, MLP; and lm_head — a tied head is a separate packed copy) at
 //               bitsPerWeight('q8', 32) = 9 bits; embeddings, norms and biases stay f32
 //   int4_g32:   body linears at bitsPerWeight('q4', 32) = 5 bits, lm_head q8 g32 (the default plan), rest f32
@@ -40,7 +42,7 @@ function expectedBytes(c: ModelConfig): Record<string, number> {
   const q4 = bitsPerWeight('q4', 32) / 8;
   return {
     f32: params * 4,
-    f16: params * 2,
+    f16: Math.ceil(rest * 4 + (body + head) * 2),
     int8_g32: Math.ceil(rest * 4 + (body + head) * q8),
     int4_g32: Math.ceil(rest * 4 + body * q4 + head * q8),
   };

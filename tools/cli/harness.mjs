@@ -6,7 +6,7 @@
 //   3. tools/cli/runner.html, which runs the real LabEngine in the page and answers window.labRunner calls.
 // Progress goes to stderr; results come back as plain objects.
 
-import { createReadStream, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,13 +163,55 @@ export async function loadModule(path) {
   }
 }
 
+/**
+ * makeLlamaFixture options for a random-weight model with the SHAPE of a known model: `name` is a repo id of
+ * models/manifest.json's `known` table or its last part, case-insensitive ('smollm2-135m'); the entry's `config`
+ * (config.json as the Hub publishes it) gives the shape. `maxSeq` replaces max_position_embeddings (a bench keeps
+ * the context, hence the KV cache, small). Llama and Qwen2 configs only; CliError naming the known names otherwise.
+ */
+export function knownFixtureOptions(name, { maxSeq = 256, seed = 1, manifest = null } = {}) {
+  const m = manifest ?? JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8'));
+  const known = Array.isArray(m.known) ? m.known : [];
+  const withConfig = known.filter((k) => k.config && typeof k.config === 'object');
+  const key = String(name).toLowerCase();
+  const entry = known.find((k) => k.repo.toLowerCase() === key || k.repo.split('/').pop().toLowerCase() === key);
+  const names = withConfig.map((k) => k.repo.split('/').pop().toLowerCase()).join(', ') || 'none';
+  if (!entry) throw new CliError('UsageError', `--fixture ${name}: not in models/manifest.json "known" (fixtures can be made for: ${names})`);
+  const c = entry.config;
+  if (!c) throw new CliError('UsageError', `--fixture ${name}: models/manifest.json "known" entry ${entry.repo} has no "config" (fixtures can be made for: ${names})`);
+  const type = c.model_type;
+  if (type !== 'llama' && type !== 'qwen2') throw new CliError('UsageError', `--fixture ${name}: model_type ${type} of ${entry.repo}: only llama and qwen2 fixtures can be written`);
+  const need = (field) => {
+    const v = c[field];
+    if (!Number.isInteger(v) || v < 1) throw new CliError('ConfigError', `models/manifest.json known ${entry.repo} config.${field}: expected a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  if (c.rope_scaling) throw new CliError('UsageError', `--fixture ${name}: ${entry.repo} uses rope_scaling, which the fixture writer does not reproduce`);
+  if (!Number.isInteger(maxSeq) || maxSeq < 2) throw new CliError('UsageError', `--max-seq must be an integer >= 2 (got ${maxSeq})`);
+  return {
+    seed,
+    hiddenSize: need('hidden_size'),
+    intermediateSize: need('intermediate_size'),
+    nLayers: need('num_hidden_layers'),
+    nHeads: need('num_attention_heads'),
+    nKvHeads: c.num_key_value_heads === undefined ? need('num_attention_heads') : need('num_key_value_heads'),
+    vocabSize: need('vocab_size'),
+    maxSeq: Math.min(maxSeq, need('max_position_embeddings')),
+    tie: c.tie_word_embeddings === true,
+    qwen2: type === 'qwen2',
+    ropeTheta: typeof c.rope_theta === 'number' ? c.rope_theta : 10000,
+    repo: entry.repo,
+  };
+}
+
 /** Write a small random Llama fixture (tests/fixtures/llama.ts, loaded through Vite) into a temp folder. */
 export async function writeFixtureModel(opts = {}) {
   const { createServer } = await import('vite');
   const server = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), cacheDir: CLI_CACHE, logLevel: 'error', server: { middlewareMode: true, hmr: false, watch: null } });
   try {
     const { makeLlamaFixture } = await server.ssrLoadModule('/tests/fixtures/llama.ts');
-    const { configJson, safetensors } = makeLlamaFixture({ seed: 1, vocabSize: 1024, maxSeq: 512, ...opts });
+    const { repo: _, ...fixture } = opts; // knownFixtureOptions' repo is a label, not a fixture option
+    const { configJson, safetensors } = makeLlamaFixture({ seed: 1, vocabSize: 1024, maxSeq: 512, ...fixture });
     const dir = mkdtempSync(join(tmpdir(), 'lab-fixture-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
     writeFileSync(join(dir, 'model.safetensors'), safetensors);

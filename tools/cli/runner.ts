@@ -11,7 +11,7 @@ import { getSuite } from '../../src/bench/suites';
 import { timeLinearsOnly } from '../../src/engine/autotune';
 import { LabEngine } from '../../src/engine/engine';
 import { detectFormat, pickLlama2cFiles } from '../../src/model/detect';
-import type { EngineErrorInfo, GenerateRequest, ModelSource, RunMetrics, SamplingOptions } from '../../src/engine/types';
+import type { EngineErrorInfo, GenerateRequest, ModelSource, RunMetrics, SamplingOptions, TechniqueSettings } from '../../src/engine/types';
 
 /** What bench.mjs asks for in --suite mode. */
 export interface SuiteRequest {
@@ -33,8 +33,9 @@ type Result<T> = T | { error: EngineErrorInfo };
 interface Runner {
   ready: boolean;
   /** `files`: the served folder's file names, when known; a GGUF file or a llama2.c checkpoint is detected from them
-   *  (src/model/detect.ts) and loaded as picked files, exactly as the app's local loading does. */
-  load(baseUrl: string, name?: string, files?: string[]): Promise<Result<unknown>>;
+   *  (src/model/detect.ts) and loaded as picked files, exactly as the app's local loading does. `quant`: the
+   *  precision the weights are uploaded at (LabEngine.load; default f32). */
+  load(baseUrl: string, name?: string, files?: string[] | null, quant?: TechniqueSettings['quant'] | null): Promise<Result<unknown>>;
   generate(req: GenerateRequest, progressEvery?: number): Promise<Result<unknown>>;
   bench(req: { prompt: string | number[]; sampling: SamplingOptions; warmup: number; repeats: number }): Promise<Result<unknown>>;
   /** The weight-reading floor: `reps` timed submits of the loaded model's decode-step GEMVs (timeLinearsOnly). */
@@ -82,13 +83,13 @@ async function sourceFor(baseUrl: string, name: string | undefined, files: strin
 window.labRunner = {
   ready: true,
 
-  load: (baseUrl, name, files) =>
+  load: (baseUrl, name, files, quant) =>
     guard(async () => {
       const adapter = await engine.init();
       progress(`adapter: ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' / ') || 'unknown'}${adapter.isFallback ? ' (fallback, CPU-emulated: timings are not GPU timings)' : ''}`);
-      const source = await sourceFor(baseUrl, name, files);
-      progress(`loading ${name ?? baseUrl}`);
-      const model = await engine.load(source);
+      const source = await sourceFor(baseUrl, name, files ?? undefined);
+      progress(`loading ${name ?? baseUrl}${quant ? ` at ${quant.precision}${quant.precision.startsWith('int') ? ` g${quant.groupSize}` : ''}` : ''}`);
+      const model = await engine.load(source, undefined, quant ?? undefined);
       const ms = model.loadMs;
       progress(`loaded ${model.name}: ${model.parameters} parameters, ${model.weightBytes} weight bytes, ` +
         `fetch ${ms.fetch.toFixed(0)} / parse ${ms.parse.toFixed(0)} / upload ${ms.upload.toFixed(0)} / compile ${ms.compile.toFixed(0)} ms`);

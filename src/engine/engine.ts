@@ -155,7 +155,7 @@ export class LabEngine implements Engine {
       hasTokenizer: loaded.tokenizer !== null,
       maxSeq,
       vocabSize: loaded.config.vocabSize,
-      loadMs: { fetch: loaded.timings.fetch, parse: loaded.timings.parse, upload, compile, fetchFrom: loaded.timings.fetchFrom },
+      loadMs: { fetch: loaded.timings.fetch, parse: loaded.timings.parse, upload, compile, fetchFrom: loaded.timings.fetchFrom, ...(loaded.timings.note ? { fetchNote: loaded.timings.note } : {}) },
       settings: structuredClone(settings),
     };
     return this.info;

@@ -21,7 +21,10 @@ export interface EstimateRequest {
 export type ModelSource =
   | { kind: 'url'; baseUrl: string; name?: string; draftUrl?: string } // a served folder: config.json, model.safetensors, tokenizer.json (+ a draft model's folder for speculative decoding)
   | { kind: 'files'; files: File[]; name?: string } // config.json + model.safetensors (or model.safetensors.index.json + its shards) [+ tokenizer.json, tokenizer_config.json]
-  | { kind: 'hub'; repo: string; revision?: string; endpoint?: string; token?: string; name?: string }; // a Hugging Face Hub repo (src/model/hub.ts); revision default 'main', endpoint default https://huggingface.co
+  // a Hugging Face Hub repo (src/model/hub.ts); revision default 'main', endpoint default https://huggingface.co;
+  // refresh (src/model/hub-cache.ts): 'auto' (default) re-checks a cached branch or tag when online (a commit id
+  // never), 'never' uses the cache with no request, 'always' downloads every file again
+  | { kind: 'hub'; repo: string; revision?: string; endpoint?: string; token?: string; name?: string; refresh?: 'auto' | 'never' | 'always' };
 
 /** Model-load progress (Hub and URL downloads): bytes over every file; a cached file counts at its size at once. */
 export interface LoadProgress {
@@ -142,7 +145,7 @@ export interface ModelInfo {
   maxSeq: number;
   vocabSize: number;
   /** Load time split, ms. fetch: download (or cache / disk read) of the files; fetchFrom says which, when known. */
-  loadMs: { fetch: number; parse: number; upload: number; compile: number; fetchFrom?: 'network' | 'cache' | 'mixed' | 'local' };
+  loadMs: { fetch: number; parse: number; upload: number; compile: number; fetchFrom?: 'network' | 'cache' | 'mixed' | 'local'; /** the Hub cache's word: "offline: cached copy (…)", "updated: …" */ fetchNote?: string };
   /** The technique settings in force after the load: dense f32, the precision the load was asked for, or 'file'
    *  for a quantized model file (its own codes). */
   settings: TechniqueSettings;

@@ -1,12 +1,13 @@
 // Hugging Face Hub downloads: a repository id (+ revision) → the model folder's files, through the Cache API.
 //   URL:    {endpoint}/{owner}/{name}/resolve/{revision}/{file}   endpoint default https://huggingface.co
 //           (revision URL-encoded, e.g. refs%2Fpr%2F1; the Hub answers LFS files with a redirect to its CDN)
-//   cache:  caches.open('efficiency-lab-hub-v1'), keyed by that URL (so by revision): a second load of the same
-//           repo@revision makes no network request at all. An optional file the Hub answered 404 is remembered
-//           as an "absent" entry (a 404 Response with header x-lab-absent), so the second load skips it too.
-//           Only complete files are put (after the whole body arrived and matched Content-Length); a cancelled or
-//           interrupted download leaves nothing. Without the Cache API (Node, an insecure origin) files are
-//           downloaded every time.
+//   cache:  caches.open('efficiency-lab-hub-v1'), keyed by that URL (so by revision); each entry is stamped with the
+//           commit and ETag it was fetched at, and whether a cached branch is re-checked is src/model/hub-cache.ts's
+//           (HubFreshness: a commit id never, a branch with one HEAD when online, 'never' / 'always'). An optional
+//           file the Hub answered 404 is remembered as an "absent" entry (a 404 Response with header x-lab-absent),
+//           so a later load skips it too. Only complete files are put (after the whole body arrived and matched
+//           Content-Length); a cancelled or interrupted download leaves nothing. Without the Cache API (Node, an
+//           insecure origin) files are downloaded every time.
 //   memory: a body is streamed into Blob parts of at most PART_BYTES (the browser may keep large Blobs on disk),
 //           put into the cache as new Response(blob), then read back as the cache's Blob; tensors are read as
 //           slices of it (fileSource), so a big file is never held twice in JS memory.
@@ -20,11 +21,11 @@
 
 import type { LoadProgress } from '../engine/types';
 import { HubError, LoadCancelledError } from './errors';
+import { ABSENT, entryHeaders } from './hub-cache';
 import { fileSource, type ByteSource } from './safetensors';
 
+export { HUB_CACHE, openHubCache } from './hub-cache';
 export const HUB_ENDPOINT = 'https://huggingface.co';
-export const HUB_CACHE = 'efficiency-lab-hub-v1';
-const ABSENT = 'x-lab-absent';
 const PART_BYTES = 64 * 1024 * 1024;
 const PROGRESS_MS = 100;
 
@@ -140,44 +141,51 @@ export interface FetchOptions {
   progress: ProgressTracker;
   /** Words for a 401/403 (the Hub's: gated or private). */
   unauthorized?: (status: number, code: string | null) => string;
-}
-
-export async function openHubCache(): Promise<Cache | null> {
-  try {
-    return typeof caches === 'undefined' ? null : await caches.open(HUB_CACHE);
-  } catch {
-    return null; // e.g. an insecure origin or storage disabled: download every time
-  }
+  /** The commit to stamp a cache entry from answer `res` with (src/model/hub-cache.ts), or none. */
+  stamp?: (res: Response) => string | null;
 }
 
 const cancelled = (file: string) => new LoadCancelledError('loading was cancelled', file);
 
-/** GET one file as a Blob (from the cache when there), or null when absent and not required. */
 /** One file: from the cache, or downloaded (then cached when `o.cache` is set, and returned as the cache's Blob);
  *  without a cache the bytes come back as one Uint8Array. null for an absent optional file. */
 export async function fetchBlob(url: string, file: string, o: FetchOptions): Promise<Blob | Uint8Array | null> {
   if (o.signal?.aborted) throw cancelled(file);
   const hit = await o.cache?.match(url);
   if (hit) {
-    if (!hit.headers.has(ABSENT)) {
-      const blob = await hit.blob();
-      o.progress.finish(file, blob.size, true);
-      return blob;
-    }
-    if (!o.required) return null;
+    const got = await fromCached(hit, file, o);
+    if (got !== undefined) return got;
   }
-  let res: Response;
+  return receive(await requestFile(url, file, o), url, file, o);
+}
+
+/** A cache entry's Blob (counted as cached progress), null for a remembered-absent optional file, undefined for a
+ *  remembered-absent required one (the caller fetches it, to get the Hub's error). */
+export async function fromCached(hit: Response, file: string, o: FetchOptions): Promise<Blob | null | undefined> {
+  if (hit.headers.has(ABSENT)) return o.required ? undefined : null;
+  const blob = await hit.blob();
+  o.progress.finish(file, blob.size, true);
+  return blob;
+}
+
+/** GET `url`; a network failure is a HubError 'network' (LoadCancelledError when the signal fired). */
+export async function requestFile(url: string, file: string, o: FetchOptions): Promise<Response> {
+  if (o.signal?.aborted) throw cancelled(file);
   try {
-    res = await fetch(url, { headers: o.headers, signal: o.signal });
+    return await fetch(url, { headers: o.headers, signal: o.signal });
   } catch (e) {
     if (o.signal?.aborted) throw cancelled(file);
     throw new HubError(`fetching ${url} failed (${(e as Error).message}): offline, or the server is unreachable or not allowed by this page`, file, 'network');
   }
+}
+
+/** An answer → the file (cached when `o.cache` is set), null for an absent optional file, or a typed HubError. */
+export async function receive(res: Response, url: string, file: string, o: FetchOptions): Promise<Blob | Uint8Array | null> {
   const html = (res.headers.get('content-type') ?? '').startsWith('text/html') && !file.endsWith('.html');
   if (res.status === 404 || (res.ok && html)) {
     void res.body?.cancel();
     if (!o.required) {
-      await putQuietly(o.cache, url, new Response(null, { status: 404, headers: { [ABSENT]: '1' } }));
+      await putQuietly(o.cache, url, new Response(null, { status: 404, headers: entryHeaders(null, o.stamp?.(res) ?? null, 0) }));
       return null;
     }
     throw new HubError(`not found at ${url} (HTTP ${res.status}${html ? ', an HTML page' : ''})`, file, 'not-found', res.status);
@@ -201,7 +209,7 @@ export async function fetchBlob(url: string, file: string, o: FetchOptions): Pro
   }
   const blob = await readBody(res, url, file, o, false);
   if (o.signal?.aborted) throw cancelled(file);
-  if (await putQuietly(o.cache, url, new Response(blob, { headers: { 'content-type': 'application/octet-stream' } }))) {
+  if (await putQuietly(o.cache, url, new Response(blob, { headers: entryHeaders(res, o.stamp?.(res) ?? null, blob.size) }))) {
     const back = await o.cache.match(url); // the cache's copy (disk-backed); the downloaded parts can go
     if (back) return back.blob();
   }

@@ -9,8 +9,9 @@
 
 import type { LoadProgress, ModelSource } from '../engine/types';
 import { parseConfig, type ModelConfig } from './config';
-import { LoadCancelledError, ModelLoadError, TokenizerError } from './errors';
-import { blobSource, fetchBlob, hubFileUrl, HUB_ENDPOINT, hubUnauthorized, openHubCache, ProgressTracker, validateRepoId, validateRevision } from './hub';
+import { HubError, LoadCancelledError, ModelLoadError, TokenizerError } from './errors';
+import { blobSource, fetchBlob, type FetchOptions, fromCached, hubFileUrl, HUB_ENDPOINT, hubUnauthorized, openHubCache, ProgressTracker, receive, requestFile, validateRepoId, validateRevision } from './hub';
+import { HubFreshness } from './hub-cache';
 import { bytesSource, fileSource, readSafetensors, type ByteSource, type SafetensorsFile } from './safetensors';
 import { openSharded, parseShardIndex, SHARD_INDEX } from './sharded';
 import { detectFormat, pickLlama2cFiles } from './detect';
@@ -30,8 +31,9 @@ export interface LoadedModel {
   weightFileBytes: number;
   /** Milliseconds: getting the bytes (download, cache read, or for picked files the small files), then parsing
    *  them into weights and tokenizer. Tensors are read from a picked file or a cached Blob one at a time while
-   *  parsing (no second copy of the file), so that read time counts as parse. `fetchFrom`: where the bytes came from. */
-  timings: { fetch: number; parse: number; fetchFrom: 'network' | 'cache' | 'mixed' | 'local' };
+   *  parsing (no second copy of the file), so that read time counts as parse. `fetchFrom`: where the bytes came from;
+   *  `note`: the Hub cache's word on freshness ("offline: cached copy (…)", "updated: main is now at …"). */
+  timings: { fetch: number; parse: number; fetchFrom: 'network' | 'cache' | 'mixed' | 'local'; note?: string };
   /** Linears the file stores quantized (GGUF Q8_0/Q4_0), in their exact packed form, keyed by LinearWeight name
    *  (model.layers.N.self_attn.q_proj.weight, …, 'lm_head.weight' or 'lm_head (tied)'); `weights` holds their
    *  dequantized values. The engine uploads these as they are (precision 'file', src/techniques/quant-formats.ts). */
@@ -55,6 +57,8 @@ interface Folder {
   source(file: string, required: boolean): Promise<ByteSource | null>;
   /** Where the bytes came from, once everything was read. */
   from(): LoadedModel['timings']['fetchFrom'];
+  /** A word on how current a cached copy is (the Hub), or null. */
+  note?(): string | null;
 }
 
 export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<LoadedModel> {
@@ -70,7 +74,14 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
     : filesFolder(source.files, source.name);
   const rawConfig = parseJson((await folder.bytes(CONFIG, true))!, (m) => new ModelLoadError(m, CONFIG)) as Record<string, unknown>;
   const config = parseConfig(rawConfig, CONFIG);
-  const [weights, tokBytes, tokCfgBytes] = await Promise.all([openWeights(folder), folder.bytes(TOKENIZER, false), folder.bytes(TOKENIZER_CONFIG, false)]);
+  const parts = [openWeights(folder), folder.bytes(TOKENIZER, false), folder.bytes(TOKENIZER_CONFIG, false)] as const;
+  const [weights, tokBytes, tokCfgBytes] = await Promise.all(parts).catch(async (e: unknown) => {
+    if (!(e instanceof LoadCancelledError)) throw e;
+    // cancelled: every part stops on the signal; name the first one in file order (the weights, when they were still
+    // downloading), not whichever happened to settle first
+    const settled = await Promise.allSettled(parts);
+    throw settled.map((r) => (r.status === 'rejected' ? (r.reason as unknown) : null)).find((r) => r instanceof LoadCancelledError) ?? e;
+  });
   const t1 = performance.now();
   if (opts.signal?.aborted) throw new LoadCancelledError('loading was cancelled', folder.name);
   progress.phase('parse', weights.src.name);
@@ -84,9 +95,10 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
     if (tokenizer.vocabSize > config.vocabSize)
       throw new TokenizerError(`produces ids up to ${tokenizer.vocabSize - 1} but config.json has vocab_size ${config.vocabSize}`, TOKENIZER);
   }
+  const note = folder.note?.() ?? undefined;
   return {
     name: folder.name, config, rawConfig, weights: hostWeights, tokenizer, weightFileBytes: weights.src.size,
-    timings: { fetch: t1 - t0, parse: performance.now() - t1, fetchFrom: folder.from() },
+    timings: { fetch: t1 - t0, parse: performance.now() - t1, fetchFrom: folder.from(), ...(note ? { note } : {}) },
   };
 }
 
@@ -110,6 +122,7 @@ function parseJson(bytes: Uint8Array, err: (msg: string) => Error): unknown {
 }
 
 // ---- 'hub': a Hugging Face Hub repository, through the Cache API --------------------------------------------------
+// Whether a cached file is used as it is, re-checked or downloaded again: src/model/hub-cache.ts (HubFreshness).
 
 async function hubFolder(s: Extract<ModelSource, { kind: 'hub' }>, opts: LoadOptions, progress: ProgressTracker): Promise<Folder> {
   const repo = validateRepoId(s.repo);
@@ -119,20 +132,50 @@ async function hubFolder(s: Extract<ModelSource, { kind: 'hub' }>, opts: LoadOpt
   const token = s.token?.trim();
   const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
   const unauthorized = hubUnauthorized(repo, !!token);
+  const fresh = new HubFreshness(revision, s.refresh, cache);
+  await fresh.check(hubFileUrl(endpoint, repo, revision, CONFIG), headers, opts.signal);
   let hits = 0;
   let misses = 0;
   const blob = async (file: string, required: boolean) => {
     const url = hubFileUrl(endpoint, repo, revision, file);
-    const fromCache = !!(await cache?.match(url));
-    const b = await fetchBlob(url, file, { required, cache, headers, signal: opts.signal, progress, unauthorized });
-    if (fromCache) hits++;
-    else misses++;
-    return b;
+    const o: FetchOptions = { required, cache, headers, signal: opts.signal, progress, unauthorized, stamp: (res) => fresh.stampFor(res) };
+    if (opts.signal?.aborted) throw new LoadCancelledError('loading was cancelled', file);
+    const hit = await cache?.match(url);
+    let res: Response | null = null;
+    if (hit) {
+      const verdict = fresh.verdict(hit);
+      let use = verdict === 'use';
+      if (verdict === 'revalidate') {
+        const head = fresh.known(url); // config.json: the check's HEAD already answered
+        try {
+          res = head ?? (await requestFile(url, file, o));
+          use = fresh.unchanged(hit, res);
+        } catch (e) {
+          if (!(e instanceof HubError && e.reason === 'network')) throw e;
+          fresh.offline(e.message);
+          use = true;
+        }
+        if (head) res = null;
+        if (use) {
+          void res?.body?.cancel();
+          res = null;
+          await fresh.restamp(url, hit);
+        }
+      }
+      const got = use ? await fromCached(hit, file, o) : undefined;
+      if (got !== undefined) {
+        hits++;
+        return got;
+      }
+    }
+    misses++;
+    return receive(res ?? (await requestFile(url, file, o)), url, file, o);
   };
   return {
     name: s.name ?? (revision === 'main' ? repo : `${repo}@${revision}`),
     ...blobReaders(blob),
     from: () => (misses === 0 ? 'cache' : hits === 0 ? 'network' : 'mixed'),
+    note: () => fresh.note,
   };
 }
 

@@ -1,20 +1,30 @@
 // The Hub loader against the local stand-in Hub (tests/hub/server.ts, started by the gpu project's globalSetup):
-// weights equal the fixture's, a second load makes no request (Cache API), revisions are cached apart, sharded ==
-// unsharded, 404 / 401 (and a token) / an interrupted download / cancel give typed errors naming the file and
-// leave nothing partial in the cache; through LabEngine, greedy ids equal the CPU reference and cancelLoad works.
+// weights equal the fixture's, a second load of main makes one request (the HEAD of config.json) and with refresh
+// 'never' none (Cache API), revisions are cached apart, sharded == unsharded, 404 / 401 (and a token) / an
+// interrupted download / cancel give typed errors naming the file and leave nothing partial in the cache; through
+// LabEngine, greedy ids equal the CPU reference and cancelLoad works. Freshness (src/model/hub-cache.ts): a moved
+// main downloads only the changed file; the server down or silent → the cached copy with a note; a commit-id
+// revision is never re-checked; clearing the cache empties it and the next load downloads again.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LabEngine } from '../../src/engine/engine';
-import { DEFAULT_SAMPLING, type LoadProgress } from '../../src/engine/types';
+import { DEFAULT_SAMPLING, type LoadProgress, type ModelSource } from '../../src/engine/types';
 import { HUB_CACHE, hubFileUrl } from '../../src/model/hub';
+import { CHECK_MS, clearHubCache, hubCacheUsage } from '../../src/model/hub-cache';
 import { loadModel } from '../../src/model/source';
 import type { HostWeights } from '../../src/model/weights';
 import { refGreedy } from '../../src/ref/forward';
-import { loadFixture } from '../fixtures/llama';
-import { HUB_SEED, HUB_VOCAB } from '../hub/fixtures';
+import { loadFixture, makeLlamaFixture } from '../fixtures/llama';
+import { HUB_COMMIT, HUB_SEED, HUB_VOCAB } from '../hub/fixtures';
 
 const hub = `http://127.0.0.1:${inject('hubPort')}`;
 const requests = async (): Promise<string[]> => ((await (await fetch(`${hub}/__requests`)).json()) as { paths: string[] }).paths;
-const src = (repo: string, extra: Record<string, string> = {}) => ({ kind: 'hub' as const, repo, endpoint: hub, ...extra });
+/** Requests so far as "METHOD path". */
+const log = async (): Promise<string[]> => ((await (await fetch(`${hub}/__requests`)).json()) as { log: string[] }).log;
+const src = (repo: string, extra: Partial<Extract<ModelSource, { kind: 'hub' }>> = {}) => ({ kind: 'hub' as const, repo, endpoint: hub, ...extra });
+const offline = async (mode: 'up' | 'down' | 'hang') => expect((await fetch(`${hub}/__offline?mode=${mode}`)).status).toBe(200);
+async function put(path: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+  expect((await fetch(`${hub}/__files/${path}`, { method: 'PUT', body: bytes })).status).toBe(200);
+}
 
 async function cachedUrls(): Promise<string[]> {
   const c = await caches.open(HUB_CACHE);
@@ -45,7 +55,7 @@ describe('Hugging Face Hub loading (local stand-in Hub)', () => {
     fixture = await loadFixture({ seed: HUB_SEED, vocabSize: HUB_VOCAB });
   });
 
-  it('loads by repo id with progress; the second load is served from the cache with no request', async () => {
+  it('loads by repo id with progress; the second load is the cache after one HEAD, with refresh never no request', async () => {
     const before = (await requests()).length;
     const events: LoadProgress[] = [];
     const a = await loadModel(src('lab/tiny'), { onProgress: (p) => events.push(p) });
@@ -61,11 +71,17 @@ describe('Hugging Face Hub loading (local stand-in Hub)', () => {
     expect(last.total).toBeGreaterThanOrEqual(a.weightFileBytes);
     expect(events.at(-1)!.phase).toBe('parse');
 
-    const n = (await requests()).length;
+    let n = (await log()).length;
     const b = await loadModel(src('lab/tiny'));
-    expect((await requests()).length).toBe(n); // not even for the absent tokenizer files
+    expect((await log()).slice(n)).toEqual(['HEAD /lab/tiny/resolve/main/config.json']); // main has not moved
     expect(b.timings.fetchFrom).toBe('cache');
+    expect(b.timings.note).toBeUndefined();
     expectSameWeights(b.weights, fixture.weights);
+    n = (await log()).length;
+    const never = await loadModel(src('lab/tiny', { refresh: 'never' }));
+    expect((await log()).length).toBe(n); // not even for the absent tokenizer files
+    expect(never.timings.fetchFrom).toBe('cache');
+    expectSameWeights(never.weights, fixture.weights);
     const urls = await cachedUrls();
     expect(urls).toContain(hubFileUrl(hub, 'lab/tiny', 'main', 'model.safetensors'));
 
@@ -80,9 +96,9 @@ describe('Hugging Face Hub loading (local stand-in Hub)', () => {
     const s = await loadModel(src('lab/sharded'));
     expectSameWeights(s.weights, fixture.weights);
     expect((await requests()).filter((p) => p.includes('/lab/sharded/') && /model-0000\d-of-00003/.test(p)).length).toBeGreaterThanOrEqual(3);
-    const n = (await requests()).length;
+    const n = (await log()).length;
     const again = await loadModel(src('lab/sharded'));
-    expect((await requests()).length).toBe(n);
+    expect((await log()).slice(n)).toEqual(['HEAD /lab/sharded/resolve/main/config.json']);
     expectSameWeights(again.weights, fixture.weights);
   });
 
@@ -155,5 +171,96 @@ describe('Hugging Face Hub loading (local stand-in Hub)', () => {
     expect(e.name).toBe('LoadCancelledError');
     expect((await engine.stats()).model?.name).toBe('lab/tiny'); // the previous model stays
     await engine.reset();
+  });
+});
+
+describe('Hub cache freshness: a branch is re-checked when online, a commit id never', () => {
+  const changed = { seed: HUB_SEED + 2, vocabSize: HUB_VOCAB };
+
+  it('main moved: the HEAD, then only the changed file is downloaded; re-stamped, the next load is the HEAD only', async () => {
+    const a = await loadModel(src('lab/fresh'));
+    expect(a.timings.fetchFrom).toBe('network');
+    await put('lab/fresh/main/model.safetensors', makeLlamaFixture(changed).safetensors); // config.json stays the same
+    let n = (await log()).length;
+    const b = await loadModel(src('lab/fresh'));
+    expect((await log()).slice(n).sort()).toEqual([
+      'GET /__lfs/lab/fresh/main/model.safetensors',
+      'GET /lab/fresh/resolve/main/model.safetensors',
+      'GET /lab/fresh/resolve/main/tokenizer.json', // absent files: asked again (still 404), no body
+      'GET /lab/fresh/resolve/main/tokenizer_config.json',
+      'HEAD /lab/fresh/resolve/main/config.json', // the check; its ETag also showed config.json unchanged
+    ]);
+    expect(b.timings.fetchFrom).toBe('mixed');
+    expect(b.timings.note).toMatch(/^updated: main is now at [0-9a-f]{8} \(was [0-9a-f]{8}\)/);
+    const next = await loadFixture(changed);
+    expectSameWeights(b.weights, next.weights);
+    expect(b.weights.embed).not.toEqual(a.weights.embed);
+
+    n = (await log()).length;
+    const c = await loadModel(src('lab/fresh'));
+    expect((await log()).slice(n)).toEqual(['HEAD /lab/fresh/resolve/main/config.json']);
+    expect(c.timings.fetchFrom).toBe('cache');
+    expect(c.timings.note).toBeUndefined();
+    expectSameWeights(c.weights, next.weights);
+
+    n = (await log()).length;
+    const d = await loadModel(src('lab/fresh', { refresh: 'always' }));
+    const made = (await log()).slice(n);
+    expect(made).toContain('GET /lab/fresh/resolve/main/config.json');
+    expect(made).toContain('GET /__lfs/lab/fresh/main/model.safetensors');
+    expect(made.some((p) => p.startsWith('HEAD'))).toBe(false);
+    expect(d.timings.fetchFrom).toBe('network');
+    expectSameWeights(d.weights, next.weights);
+  });
+
+  it('server down, or silent past the check timeout: the cached copy loads with a note; an uncached repo is a typed error', async () => {
+    const a = await loadModel(src('lab/away'));
+    await offline('down');
+    try {
+      const b = await loadModel(src('lab/away'));
+      expect(b.timings.fetchFrom).toBe('cache');
+      expect(b.timings.note).toMatch(/^offline: cached copy \(/);
+      expectSameWeights(b.weights, a.weights);
+      const e = await rejection(loadModel(src('lab/tiny', { revision: 'v2' })));
+      expect(e.name).toBe('HubError');
+      expect(e.message).toMatch(/^config\.json: fetching .* failed/);
+
+      await offline('hang');
+      const t0 = performance.now();
+      const c = await loadModel(src('lab/away'));
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(CHECK_MS - 50);
+      expect(c.timings.note).toBe(`offline: cached copy (no answer from the Hub within ${CHECK_MS / 1000} s)`);
+      expectSameWeights(c.weights, a.weights);
+    } finally {
+      await offline('up');
+    }
+    const n = (await log()).length;
+    const d = await loadModel(src('lab/away'));
+    expect((await log()).slice(n)).toEqual(['HEAD /lab/away/resolve/main/config.json']);
+    expect(d.timings.note).toBeUndefined();
+  });
+
+  it('a commit-id revision is never re-checked: the second load makes no request', async () => {
+    const a = await loadModel(src('lab/tiny', { revision: HUB_COMMIT }));
+    expect(a.name).toBe(`lab/tiny@${HUB_COMMIT}`);
+    expect(a.timings.fetchFrom).toBe('network');
+    const n = (await log()).length;
+    const b = await loadModel(src('lab/tiny', { revision: HUB_COMMIT }));
+    expect((await log()).length).toBe(n);
+    expect(b.timings.fetchFrom).toBe('cache');
+    expectSameWeights(b.weights, a.weights);
+  });
+
+  it('clear cached models: the usage (bytes, files) goes to zero and the next load downloads again', async () => {
+    const a = await loadModel(src('lab/tiny'));
+    const u = await hubCacheUsage();
+    expect(u.files).toBeGreaterThanOrEqual(2);
+    expect(u.bytes).toBeGreaterThan(a.weightFileBytes);
+    expect(await clearHubCache()).toBe(true);
+    expect(await hubCacheUsage()).toMatchObject({ files: 0, bytes: 0 });
+    const n = (await log()).length;
+    const b = await loadModel(src('lab/tiny'));
+    expect((await log()).slice(n)).toContain('GET /__lfs/lab/tiny/main/model.safetensors');
+    expect(b.timings.fetchFrom).toBe('network');
   });
 });

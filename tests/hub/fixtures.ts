@@ -3,7 +3,8 @@
 //   lab/tiny     config.json + model.safetensors (no tokenizer files: the optional 404 path)
 //   lab/sharded  the same weights as 3 shards + model.safetensors.index.json
 //   lab/gated    = lab/tiny behind a token;  lab/cut = lab/tiny with a cut-off download;  lab/slow = a slow one
-// Revision: every repo under "main"; lab/tiny also under "v1" (same files).
+//   lab/fresh, lab/away = lab/tiny, for the cache freshness tests (one changes its files, one goes offline)
+// Revision: every repo under "main"; lab/tiny also under "v1" and under the commit id HUB_COMMIT (same files).
 
 import { readSafetensors, readTensorF32, bytesSource } from '../../src/model/safetensors';
 import { makeLlamaFixture } from '../fixtures/llama';
@@ -11,6 +12,8 @@ import { writeSafetensors, type FixtureTensor } from '../fixtures/safetensors-wr
 
 export const HUB_SEED = 41;
 export const HUB_VOCAB = 97;
+/** A revision of lab/tiny that is a full commit id (never re-checked). */
+export const HUB_COMMIT = '0123456789abcdef0123456789abcdef01234567';
 
 export type RepoFiles = Record<string, Uint8Array>;
 
@@ -49,5 +52,8 @@ export async function hubRepos(): Promise<Record<string, RepoFiles>> {
     'lab/gated/main': tiny,
     'lab/cut/main': tiny,
     'lab/slow/main': tiny,
+    [`lab/tiny/${HUB_COMMIT}`]: tiny,
+    'lab/fresh/main': tiny,
+    'lab/away/main': tiny,
   };
 }

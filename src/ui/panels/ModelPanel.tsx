@@ -2,8 +2,13 @@
 // token; the known-models table of the manifest as suggestions with parameters and bytes at the current precision),
 // a local folder or files (pickers, or dropped onto the panel: files and whole folders), or any served folder URL.
 // While a model loads: a progress bar with bytes and ETA, and Cancel. `?hub=<endpoint>` points the Hub field at
-// another server with the Hub's URL layout (the tests' local stand-in).
+// another server with the Hub's URL layout (the tests' local stand-in). Hub cache (src/model/hub-cache.ts): "check
+// for updates" (on: refresh 'auto', a cached branch is re-checked with one request when online; off: 'never', the
+// cached copy with no request) and "Clear cached models" with the bytes the cache holds (the origin's storage use
+// and quota in its tooltip); the load's freshness note ("offline: cached copy …") shows under load ms.
 import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { clearHubCache, hubCacheUsage, type HubCacheUsage } from '../../model/hub-cache';
 import { engine, loadEmbedded, loadFiles, loadModel, urlSource } from '../actions';
 import { fmtBytes, fmtCount } from '../format';
 import { busy, embedded, known, type KnownModel, loadProgress, model, phase, selectedEmbedded, techniques } from '../state';
@@ -73,10 +78,33 @@ function LoadProgressView() {
   );
 }
 
+/** "Clear cached models (12.3 MB)": the Hub cache's size, refreshed after each load and after clearing. */
+function HubCacheControl() {
+  const usage = useSignal<HubCacheUsage | null>(null);
+  const refresh = () => void hubCacheUsage().then((u) => (usage.value = u), () => (usage.value = null));
+  const m = model.value;
+  useEffect(refresh, [m]);
+  const u = usage.value;
+  const origin = u && u.originUsage !== null ? `this site uses ${fmtBytes(u.originUsage)} of ${fmtBytes(u.originQuota)} of browser storage` : '';
+  return (
+    <button
+      type="button"
+      class="secondary"
+      data-testid="hub-clear-cache"
+      disabled={busy.value || !u || u.files === 0}
+      title={`Delete every model file downloaded from the Hub (${u ? `${u.files} file${u.files === 1 ? '' : 's'}` : 'cache unavailable'})${origin ? `; ${origin}` : ''}`}
+      onClick={() => void clearHubCache().then(refresh)}
+    >
+      Clear cached models{u ? ` (${fmtBytes(u.bytes)})` : ''}
+    </button>
+  );
+}
+
 function HubForm() {
   const repo = useSignal('');
   const revision = useSignal('');
   const token = useSignal('');
+  const checkUpdates = useSignal(true);
   const dis = busy.value;
   const list = known.value;
   const picked = list.find((k) => k.repo === repo.value.trim());
@@ -87,7 +115,11 @@ function HubForm() {
       onSubmit={(e) => {
         e.preventDefault();
         const r = repo.value.trim();
-        if (r) void loadModel({ kind: 'hub', repo: r, revision: revision.value.trim() || undefined, endpoint: hubEndpoint(), token: token.value.trim() || undefined });
+        if (r)
+          void loadModel({
+            kind: 'hub', repo: r, revision: revision.value.trim() || undefined, endpoint: hubEndpoint(), token: token.value.trim() || undefined,
+            refresh: checkUpdates.value ? 'auto' : 'never',
+          });
       }}
     >
       <input
@@ -122,6 +154,11 @@ function HubForm() {
       <button type="submit" class="secondary" data-testid="load-hub" disabled={dis || !repo.value.trim()}>
         Load
       </button>
+      <label class="small" title="On: a cached branch (main) is checked with one request and changed files downloaded again; offline, the cached copy. Off: the cached copy with no request. A commit id is never checked.">
+        <input type="checkbox" data-testid="hub-check-updates" checked={checkUpdates.value} onChange={(e) => (checkUpdates.value = (e.currentTarget as HTMLInputElement).checked)} />{' '}
+        check for updates
+      </label>
+      <HubCacheControl />
       {picked && (
         <span class="small muted" data-testid="hub-known-info">
           {picked.description ?? picked.architecture}: {fmtCount(picked.parameters)} parameters, {fmtBytes(knownBytes(picked).bytes)} at {knownBytes(picked).label}
@@ -163,6 +200,14 @@ function ModelInfoView() {
         {[ms.fetch, ms.parse, ms.upload, ms.compile].map((v) => Math.round(v)).join(' / ')}
         {ms.fetchFrom === 'cache' ? ' (cached)' : ''}
       </dd>
+      {ms.fetchNote && (
+        <>
+          <dt>source</dt>
+          <dd class="small muted" data-testid="model-fetch-note">
+            {ms.fetchNote}
+          </dd>
+        </>
+      )}
     </dl>
   );
 }

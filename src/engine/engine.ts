@@ -14,7 +14,7 @@ import { checkBudget, defaultBudget, estimateMemory, GpuOutOfMemoryError, type M
 import { type Draft, type DynamicLoopResult, generateEarlyExit, generateSpeculative } from './dynamic';
 import { buildSelfDraft, draftSpec, needsSelfDraftCopy, packDraft, selfDraftKey } from './draft';
 import { linearBytes, uploadLinear } from '../model/linear';
-import { applyPrecision, mastersFromHost, packLinear, type QuantMasters, specFor, TIED_HEAD, uploadPacked } from '../techniques/quant-formats';
+import { applyPrecision, embeddingSpec, embeddingStorage, mastersFromHost, packLinear, type QuantMasters, specFor, TIED_HEAD, uploadPacked } from '../techniques/quant-formats';
 import { generateLoop, type LoopOptions, percentile } from './generate';
 import { type Calibration, calibrate, roofline } from './roofline';
 import { readAdapterCache, writeAdapterCache } from './tune-cache';
@@ -176,7 +176,10 @@ export class LabEngine implements Engine {
     let model: GpuModel | null = null;
     let thrown: unknown = null;
     try {
-      model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq, makeLinear);
+      // the embedding table goes up in the plan's storage too (a tied head shares it); 'file' keeps it f32
+      const tied = loaded.weights.lmHead === loaded.weights.embed;
+      const embed = quant.precision === 'file' ? undefined : embeddingStorage(gpu, embeddingSpec(quantPlan(quant), tied));
+      model = new GpuModel(gpu, loaded.config, loaded.weights, maxSeq, makeLinear, embed);
       await gpu.sync();
     } catch (e) {
       thrown = e;

@@ -1,12 +1,14 @@
 // Memory plan: the GPU bytes a model needs, computed from its ModelConfig BEFORE anything is allocated, and the
 // check against a budget (WebGPU reports no total memory). Every figure mirrors what src/model/transformer.ts
 // (GpuModel) and src/engine/generate.ts allocate, tensor by tensor (4-byte elements, so no rounding):
-//   weights    embedding  vocab·H (+ learned positions cfg.maxSeq·H)                                       f32
+//   weights    embedding  vocab·H at the table's precision (embedSpec, mirroring src/techniques/quant-formats.ts
+//                         embeddingSpec: f32, f16 or q8) (+ learned positions cfg.maxSeq·H f32)
 //              layers     per layer: norms 2·H (+ 2·H biases for layernorm); q, k, v, o, [gate,] up, down at
 //                         the body precision; q/k/v biases (attentionBias), o/up/down biases (linearBias);
 //                         rope inv_freq headDim/2 once (rope only)
-//              head       final norm H (+ bias); lm_head at the head precision — 0 when tied and f32 (it shares
-//                         the embedding: counted once), a packed copy when tied and quantized
+//              head       final norm H (+ bias); lm_head at the head precision — 0 when tied and the table has the
+//                         head's spec (it shares the embedding: counted once), a packed copy otherwise (tied int4 head)
+//                         A shared packed head over a split table adds its decode scratch (first chunk's rows).
 //   linear bytes: f32 rows·cols·4 | f16 rows·⌈cols/2⌉·4 | q8 rows·(⌈cols/4⌉ + ng)·4 | q4 rows·(⌈cols/8⌉ + ng)·4 |
 //                 q4z rows·(⌈cols/8⌉ + 2·ng)·4, ng = ⌈cols/groupSize⌉ (src/techniques/quantize.ts); + bias rows·4
 //   kv         2 · layers · ctx · kvDim · 4
@@ -117,6 +119,18 @@ function partsPerRow(cols: number, p: Precision, groupSize: number): number[] {
   }
 }
 
+/**
+ * The embedding table's precision and group size under `q`: a tied head at f32 / f16 / int8 shares the table, so
+ * the table takes the head's spec; otherwise the body's: f16 → f16, int8 / int4 / int4z → int8 g32, else f32.
+ */
+export function embedSpec(q: QuantChoice, tied: boolean): { precision: Precision; groupSize: number } {
+  const hs = headSpec(q);
+  if (tied && (hs.precision === 'f32' || hs.precision === 'f16' || hs.precision === 'int8')) return hs;
+  if (q.precision === 'f16') return { precision: 'f16', groupSize: 0 };
+  if (q.precision === 'int8' || q.precision === 'int4' || q.precision === 'int4z') return { precision: 'int8', groupSize: 32 };
+  return { precision: 'f32', groupSize: 0 };
+}
+
 /** The head's precision and group size under `q` (see the header). */
 export function headSpec(q: QuantChoice): { precision: Precision; groupSize: number } {
   if (q.lmHead) return { precision: q.lmHead, groupSize: 32 };
@@ -170,9 +184,12 @@ export function estimateMemory(cfg: ModelConfig, req: PlanRequest): MemoryEstima
   };
 
   // embedding (+ learned positions)
-  let embedding = weight('model.embed_tokens.weight', V, H);
-  const embChunks = chunksOf('model.embed_tokens.weight', V, H * 4).length;
-  if (embChunks > 1) split.push({ name: 'model.embed_tokens.weight', bytes: V * H * 4, chunks: embChunks });
+  const es = embedSpec(req.quant, cfg.tieWordEmbeddings);
+  const embParts = partsPerRow(H, es.precision, es.groupSize);
+  let embedding = 0;
+  for (const w of embParts) embedding += weight('model.embed_tokens.weight', V, w);
+  const embSizes = chunksOf('model.embed_tokens.weight', V, Math.max(...embParts) * 4);
+  if (embSizes.length > 1) split.push({ name: 'model.embed_tokens.weight', bytes: embedding, chunks: embSizes.length });
   if (cfg.positions === 'learned') embedding += noSplit('model.pos_embed.weight', weight('model.pos_embed.weight', cfg.maxSeq, H));
 
   // layers
@@ -194,9 +211,10 @@ export function estimateMemory(cfg: ModelConfig, req: PlanRequest): MemoryEstima
   // head
   const hs = headSpec(req.quant);
   let head = normBytes;
-  if (!(cfg.tieWordEmbeddings && hs.precision === 'f32')) {
+  const shared = cfg.tieWordEmbeddings && hs.precision === es.precision && (hs.precision !== 'int8' || hs.groupSize === es.groupSize);
+  if (!shared) {
     head += linear(cfg.tieWordEmbeddings ? 'lm_head (tied)' : 'lm_head.weight', V, H, false, hs.precision, hs.groupSize, true);
-  }
+  } else if (embSizes.length > 1 && es.precision !== 'f32') scratch1 += embSizes[0]! * 4; // the view's decode scratch
 
   const kvTensor = noSplit('k_cache / v_cache (one layer)', ctx * kvDim * 4);
   const kv = 2 * nLayers * kvTensor;

@@ -7,7 +7,7 @@ import type { ModelConfig } from '../model/config';
 import { applyPrecision, defaultPlan, type QuantPlan } from '../techniques/quant-formats';
 import { NO_PRUNING } from '../techniques/prune';
 import { applyPruning, pruneMasters } from '../techniques/sparse-formats';
-import { tiedHead } from '../model/embedding-table';
+import { tiedHead, uploadEmbedding } from '../model/embedding-table';
 import { linearBytes, type LinearWeight, uploadLinear } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
@@ -69,13 +69,17 @@ export function applyTechniques(gpu: Gpu, model: GpuModel, masters: Masters, cfg
     // pruning re-packs every block projection from the dense masters ('none' restores dense f32)
     const pruned = applyPruning(gpu, model, masters, cfg, settings.prune);
     if (settings.prune.kind !== 'none') pruneNote(pruned);
-    // the head is never pruned: make sure it is dense f32 again after a quantized setting
+    // the head and the embedding are never pruned: make sure they are dense f32 again after a quantized setting
+    // (the f32 table re-uploaded from model.embedMaster; a tied head shares it again)
+    const e = model.embed;
+    const table = e.format === 'f32' ? e : uploadEmbedding(gpu, e.name, e.vocab, e.dim, model.embedMaster);
     model.replaceLinears((old) => {
-      if (!old.name.startsWith('lm_head') || old.format === 'f32') return old;
-      if (old.name === 'lm_head (tied)') return tiedHead(model.embed);
+      if (!old.name.startsWith('lm_head') || (old.format === 'f32' && table === e)) return old;
+      if (old.name === 'lm_head (tied)') return tiedHead(gpu, model.embed);
+      if (old.format === 'f32') return old;
       const m = masters.get(old.name)!;
       return uploadLinear(gpu, old.name, m.rows, m.cols, m.W, m.bias);
-    });
+    }, table);
   } else {
     // prune, then quantize the pruned masters (a quantized layer is dense: sparse kernels give way to packed ones).
     // Structured pruning changes shapes, so its smaller layers are put in place first.

@@ -18,7 +18,7 @@ import { posEmbed } from '../kernels/posembed';
 import { rope } from '../kernels/rope';
 import { ropeInvFreq } from '../ref/rope';
 import type { ModelConfig } from './config';
-import { embedLookup, type EmbeddingTable, tiedHead, uploadEmbedding } from './embedding-table';
+import { embedLookup, type EmbeddingSpec, type EmbeddingTable, sharesTable, tiedHead, uploadEmbedding } from './embedding-table';
 import { applyLinear, type LinearWeight, linearBytes, releaseLinear, uploadLinear } from './linear';
 import type { HostWeights } from './weights';
 
@@ -63,22 +63,28 @@ export type LinearMaker = (name: string, rows: number, cols: number, data: Float
 
 export class GpuModel {
   readonly layers: GpuLayer[] = [];
-  readonly embed: EmbeddingTable; // (vocab, hidden), row-split when over the binding limit (embedding-table.ts)
+  /** (vocab, hidden) f32 / f16 / q8, row-split when over the binding limit (embedding-table.ts); a precision
+   *  switch swaps it through replaceLinears(make, embed). */
+  embed: EmbeddingTable;
+  /** The f32 host table the embedding is (re-)packed from. */
+  readonly embedMaster: Float32Array;
   readonly posEmbed: GpuTensor | null; // (cfg.maxSeq, hidden): learned positions only
   readonly finalNorm: GpuTensor; // (hidden)
   readonly finalNormBias: GpuTensor | null; // (hidden): layernorm only
-  lmHead: LinearWeight; // (vocab, hidden); shares the embedding tensor when tied
+  lmHead: LinearWeight; // (vocab, hidden); shares the embedding's tensors when tied and in the table's format
   readonly invFreq: GpuTensor | null; // (headDim/2): rope only
   readonly kvDim: number;
   private acts = new Map<number, Acts>();
 
   /**
    * `makeLinear` uploads each block linear and an untied head (default: dense f32). Loading at a lower precision
-   * passes a packer here, so the f32 weights never all sit on the GPU at once.
+   * passes a packer here, so the f32 weights never all sit on the GPU at once; `embedSpec` likewise stores the
+   * embedding table packed from the start (a tied head then shares it in that format).
    */
   constructor(
     private readonly gpu: Gpu, readonly cfg: ModelConfig, w: HostWeights, readonly maxSeq: number,
     makeLinear: LinearMaker = (name, rows, cols, data, bias) => uploadLinear(gpu, name, rows, cols, data, bias),
+    embedSpec?: EmbeddingSpec,
   ) {
     const { hiddenSize: H, intermediateSize: I, nHeads, nKvHeads, headDim } = cfg;
     const qDim = nHeads * headDim;
@@ -87,13 +93,14 @@ export class GpuModel {
     if (cfg.positions === 'learned' && (!w.posEmbed || maxSeq > cfg.maxSeq))
       throw new Error(`GpuModel: learned positions need posEmbed with maxSeq ${maxSeq} <= ${cfg.maxSeq} rows`);
     const opt = (name: string, a: Float32Array | null) => (a ? pool.fromArray(name, [a.length], a, 'weights') : null);
-    this.embed = uploadEmbedding(gpu, 'model.embed_tokens.weight', cfg.vocabSize, H, w.embed);
+    this.embedMaster = w.embed;
+    this.embed = uploadEmbedding(gpu, 'model.embed_tokens.weight', cfg.vocabSize, H, w.embed, embedSpec);
     this.posEmbed = cfg.positions === 'learned' ? pool.fromArray('model.pos_embed.weight', [cfg.maxSeq, H], w.posEmbed!, 'weights') : null;
     this.finalNorm = pool.fromArray('model.norm.weight', [H], w.finalNorm, 'weights');
     this.finalNormBias = opt('model.norm.bias', w.finalNormBias);
     this.lmHead =
       w.lmHead === w.embed
-        ? tiedHead(this.embed)
+        ? tiedHead(gpu, this.embed)
         : makeLinear('lm_head.weight', cfg.vocabSize, H, w.lmHead, null);
     this.invFreq =
       cfg.positions === 'rope' ? pool.fromArray('rope.inv_freq', [headDim / 2], new Float32Array(ropeInvFreq(headDim, cfg.ropeTheta, headDim, cfg.ropeScaling)), 'weights') : null;
@@ -118,13 +125,19 @@ export class GpuModel {
   }
 
   /**
-   * Swap every linear layer for `make(old)` (a technique re-packing from the host master copy). The old
-   * tensors are released after the new ones exist, so GPU bytes return to the same figure for the same plan.
+   * Swap every linear layer for `make(old)` (a technique re-packing from the host master copy), and, with
+   * `embed`, the embedding table too (set before `make` runs, so a tied head can be made over the new table with
+   * tiedHead(gpu, model.embed)). The old tensors are released after the new ones exist, so GPU bytes return to
+   * the same figure for the same plan. A head left sharing a replaced table is an error (checked before release).
    */
-  replaceLinears(make: (old: LinearWeight) => LinearWeight): void {
+  replaceLinears(make: (old: LinearWeight) => LinearWeight, embed?: EmbeddingTable): void {
+    const old = this.embed;
+    const swapTable = embed !== undefined && embed !== old;
+    const keep = swapTable ? [...old.tensors, ...embed.tensors] : old.tensors;
+    if (swapTable) this.embed = embed;
     const swap = (l: LinearWeight): LinearWeight => {
       const next = make(l);
-      if (next !== l) releaseLinear(this.gpu, l, this.embed.tensors);
+      if (next !== l) releaseLinear(this.gpu, l, keep);
       return next;
     };
     for (const L of this.layers) {
@@ -132,7 +145,18 @@ export class GpuModel {
       L.gate = L.gate && swap(L.gate); L.up = swap(L.up); L.down = swap(L.down);
     }
     this.lmHead = swap(this.lmHead);
+    if (swapTable) {
+      if (Object.values(this.lmHead.tensors).some((t) => old.tensors.includes(t))) {
+        throw new Error(`replaceLinears: '${this.lmHead.name}' still reads the replaced embedding table`);
+      }
+      for (const t of old.tensors) this.gpu.pool.release(t);
+    }
     this.gpu.clearCaches();
+  }
+
+  /** The lm_head is a tied view over the current embedding table. */
+  headSharesEmbedding(): boolean {
+    return sharesTable(this.lmHead, this.embed);
   }
 
   /** Every linear layer, in forward order (for techniques and the roofline's byte count). */
@@ -149,7 +173,8 @@ export class GpuModel {
     let b = this.linears().reduce((s, l) => s + linearBytes(l), 0);
     const norms = this.cfg.norm === 'layernorm' ? 2 : 1; // weight (+ bias)
     b += this.layers.length * (2 * norms * H * 4 + 2 * (pos + 1) * this.kvDim * 4); // norms + K/V rows read by attention
-    return b + H * 4 * (1 + norms + (this.posEmbed ? 1 : 0)); // embedding row + final norm (+ position row)
+    const row = this.embed.tensors.reduce((s, t) => s + t.bytes, 0) / this.embed.vocab; // one row, its stored format
+    return b + row + H * 4 * (norms + (this.posEmbed ? 1 : 0)); // embedding row + final norm (+ position row)
   }
 
   private actsFor(n: number): Acts {

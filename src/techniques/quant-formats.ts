@@ -9,19 +9,24 @@
 // through unpack2x16float (core WGSL) where the device lacks 'shader-f16', through native f16 loads where it has
 // it (chosen at pack time from gpu.traits.hasF16, recorded in meta.storage).
 //
-// Default mixed scheme (defaultPlan):
-//   f32   → every linear f32.
-//   f16   → every linear f16 (the lm_head too; a tied head becomes its own f16 copy of the embedding). Half the
-//           f32 bytes per linear, so half the linears' bytes per token in the roofline.
-//   int8  → every linear q8, group 32 (the lm_head too).
+// Default mixed scheme (defaultPlan), embedding table included (embeddingSpec):
+//   f32   → every linear f32; embedding f32 (a tied head shares it).
+//   f16   → every linear f16 (the lm_head too); embedding f16, and a tied head IS the f16 embedding (one copy).
+//           Half the f32 bytes per linear, so half the linears' bytes per token in the roofline.
+//   int8  → every linear q8 with the chosen group (32 by default; the lm_head too); embedding q8 — with a tied head
+//           in the head's group (one shared copy), else group 32.
 //   int4 / int4z → body q4 / q4z with the chosen group (32 by default); lm_head q8 group 32 — the head is the
 //           layer most sensitive to quantization (its error lands directly on the logits), as in llama.cpp's
-//           Q4_K_M keeping output.weight at 6 bits. With a tied head this is a separate q8 copy of the embedding.
+//           Q4_K_M keeping output.weight at 6 bits. Embedding q8 g32; a tied head IS that q8 embedding.
 //   Measured on the embedded lab-target (CPU reference, 762 held-out tokens in 128-token windows): nll/token f32
 //   3.3885, int8 g32 3.3882, int4 g32 3.3909 (q8 head) / 3.3903 (q4 head), int4 g128 3.4016, int4z g32 3.3960 —
 //   the q8 head made no measurable difference there; it stays as the conservative default (+128 KiB).
-//   The embedding table stays f32 at every precision, f16 included (the embedding kernel gathers f32 rows; only
-//   one row is read per token).
+//   The embedding table (embeddingSpec): a tied head whose spec is f32, f16 or int8 makes the table that spec and
+//   shares it (tiedHead: the gemv/matmul f16 and q8 kernels read exactly the table's buffers); otherwise (untied,
+//   or a tied head the user set to int4/int4z/'file', which then gets its own packed copy) the table follows the
+//   body: f16 → f16, int8/int4/int4z → q8 g32, f32/'file' → f32. shaders/embedding_packed.wgsl gathers f16/q8
+//   rows, dequantized exactly as the linear kernels do, so the forward pass sees the same ŵ in both roles. The
+//   table is re-packed from GpuModel.embedMaster (the f32 host table) on a switch; f32 restores the f32 table.
 // Biases (Qwen2 q/k/v) stay f32.
 //
 // Precision 'file' ("as in the model file"): each linear keeps the storage its file gave it. A master that carries
@@ -37,7 +42,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import { f16Kernels, f16Storage } from '../kernels/gemv-f16';
 import { gemvQuant } from '../kernels/gemv-quant';
 import { matmulQuant } from '../kernels/matmul-quant';
-import { tiedHead } from '../model/embedding-table';
+import { type EmbeddingSpec, type EmbeddingTable, sharesTable, tiedHead, uploadEmbedding } from '../model/embedding-table';
 import { type LinearWeight, registerFormat, type RowPart, uploadLinear, uploadRows } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
@@ -46,12 +51,11 @@ import { bitsPerWeight, checkGroupSize, FORMAT_OF, type Packed, type Precision, 
 
 export type { Precision, QuantSpec } from './quantize';
 
-/** Which spec each linear gets. `embed` is not quantizable (always f32). */
+/** Which spec each linear gets; the embedding table follows from it (embeddingSpec). */
 export interface QuantPlan {
   default: QuantSpec;
   /** The lm_head's spec (tied or not); default: plan.default. */
   lmHead?: QuantSpec;
-  embed?: never;
 }
 
 /** The tied head's LinearWeight name (see GpuModel); its master is the embedding table. */
@@ -75,6 +79,42 @@ export function defaultPlan(precision: Precision, groupSize = 32): QuantPlan {
   if (precision === 'int4' || precision === 'int4z') return { default: spec, lmHead: { precision: 'int8', groupSize: 32 } };
   return { default: spec };
 }
+
+/**
+ * The embedding table's storage under `plan` (see the file header): f32, f16 or int8 (q8 with groupSize). A tied
+ * head whose spec is one of those shares the table, so the table takes the head's spec exactly.
+ */
+export function embeddingSpec(plan: QuantPlan, tied: boolean): QuantSpec {
+  const head = plan.lmHead ?? plan.default;
+  if (tied && (head.precision === 'f32' || head.precision === 'f16' || head.precision === 'int8')) return head;
+  const p = plan.default.precision;
+  if (p === 'f16') return { precision: 'f16', groupSize: 0 };
+  if (p === 'int8' || p === 'int4' || p === 'int4z') return { precision: 'int8', groupSize: 32 };
+  return { precision: 'f32', groupSize: 0 };
+}
+
+/** A table's EmbeddingSpec for `spec` (f32 / f16 / int8), with the meta a tied head over it shows. */
+export function embeddingStorage(gpu: Gpu, spec: QuantSpec): EmbeddingSpec {
+  if (spec.precision === 'f16') {
+    return { format: 'f16', meta: { precision: 'f16', bitsPerWeight: 16, storage: f16Storage(gpu.traits), kernel: f16KernelLabel(gpu.traits) } };
+  }
+  if (spec.precision === 'int8') {
+    checkGroupSize(spec.groupSize);
+    return { format: 'q8', groupSize: spec.groupSize, meta: { precision: 'int8', groupSize: spec.groupSize, bitsPerWeight: bitsPerWeight('q8', spec.groupSize) } };
+  }
+  if (spec.precision !== 'f32') throw new Error(`embedding table: no ${spec.precision} storage (f32, f16 or int8)`);
+  return { format: 'f32', meta: { precision: 'f32', bitsPerWeight: 32 } };
+}
+
+/** The table is already stored as `spec`. */
+function sameTable(t: EmbeddingTable, spec: QuantSpec): boolean {
+  if (spec.precision === 'int8') return t.format === 'q8' && t.groupSize === spec.groupSize;
+  return t.format === (spec.precision === 'f16' ? 'f16' : 'f32');
+}
+
+/** The head spec shares the table stored as `spec` (same storage). */
+const sharedSpec = (head: QuantSpec, table: QuantSpec) =>
+  head.precision === table.precision && (head.precision !== 'int8' || head.groupSize === table.groupSize);
 
 for (const fmt of ['q8', 'q4', 'q4z'] as const) {
   registerFormat({
@@ -188,19 +228,33 @@ function sameStorage(l: LinearWeight, spec: QuantSpec): boolean {
  * model.replaceLinears (old tensors released after the new exist). Layers already in their target storage are
  * kept (for f32: any unquantized format, so pruned 'sparse'/'2:4' layers stay), unless opts.repackAll (every
  * layer re-packed from `masters`; use it when the masters changed under a quantized layer). A tied head going back
- * to f32 shares the embedding tensor again, so GPU bytes return to the same figure for the same plan.
- * Everything is validated before the model is touched; throws on a missing master or a shape mismatch for a
- * layer that must be re-packed, or (F16RangeError) a weight an f16 layer cannot store.
+ * The embedding table is re-packed to embeddingSpec(plan) from model.embedMaster when its storage differs; a
+ * tied head whose spec matches the table's is a view over it (tiedHead), so GPU bytes return to the same figure
+ * for the same plan. Everything is validated (and the new table packed) before the model is touched; throws on a
+ * missing master or a shape mismatch for a layer that must be re-packed, or (F16RangeError) a weight an f16 layer
+ * or table cannot store.
  */
 export function applyPrecision(gpu: Gpu, model: GpuModel, masters: QuantMasters, plan: QuantPlan, opts: { repackAll?: boolean } = {}): void {
+  const tied = model.lmHead.name === TIED_HEAD;
+  const es = embeddingSpec(plan, tied);
+  const t0 = model.embed;
+  const repackTable = !sameTable(t0, es);
+  const tableStorage = embeddingStorage(gpu, es);
+  if (repackTable && es.precision === 'f16') checkF16Range(model.embedMaster, t0.dim, t0.name);
   const targets = new Map<LinearWeight, { spec: QuantSpec; W: Float32Array; bias: Float32Array | null; packed?: Packed | null }>();
+  let view = false; // the tied head becomes (or is remade as) a view over the new table
   for (const l of model.linears()) {
     let spec = specFor(l.name, plan);
     const fromFile = spec.precision === 'file' ? (masterOf(masters, l.name)?.packed ?? null) : null;
     if (spec.precision === 'file') spec = fileSpec(fromFile); // this layer's storage in the file
     checkSpec(spec);
-    // kept as it is (its master is not needed); file codes are always re-uploaded: a q4 g32 layer may hold other codes
-    if (!opts.repackAll && !fromFile && sameStorage(l, spec)) continue;
+    if (l.name === TIED_HEAD && !fromFile && sharedSpec(spec, es)) {
+      view = repackTable || !model.headSharesEmbedding();
+      continue;
+    }
+    // kept as it is (its master is not needed); file codes are always re-uploaded: a q4 g32 layer may hold other codes;
+    // a head over a table being replaced is always re-made
+    if (!opts.repackAll && !fromFile && sameStorage(l, spec) && !(repackTable && sharesTable(l, t0))) continue;
     const m = masterOf(masters, l.name);
     if (!m) throw new Error(`applyPrecision: no f32 master for '${l.name}'`);
     if (m.W.length !== l.rows * l.cols) throw new Error(`applyPrecision: master '${l.name}' has ${m.W.length} values, the layer is (${l.rows}, ${l.cols})`);
@@ -209,15 +263,15 @@ export function applyPrecision(gpu: Gpu, model: GpuModel, masters: QuantMasters,
     if (packed && (packed.rows !== l.rows || packed.cols !== l.cols)) throw new Error(`applyPrecision: packed '${l.name}' is (${packed.rows}, ${packed.cols}), the layer (${l.rows}, ${l.cols})`);
     targets.set(l, { spec, W: m.W, bias: m.bias, packed });
   }
+  const table = repackTable ? uploadEmbedding(gpu, t0.name, t0.vocab, t0.dim, model.embedMaster, tableStorage) : t0;
   model.replaceLinears((old) => {
+    if (old.name === TIED_HEAD && view) return tiedHead(gpu, model.embed);
     const t = targets.get(old);
     if (!t) return old;
     const { spec, W, bias, packed } = t;
     if (packed) return uploadPacked(gpu, old.name, packed, bias, 'file');
-    if (old.name === TIED_HEAD && spec.precision === 'f32')
-      return { ...tiedHead(model.embed), meta: { precision: 'f32', bitsPerWeight: 32 } };
     return packLinear(gpu, old.name, old.rows, old.cols, W, bias, spec);
-  });
+  }, table);
 }
 
 /** What precision 'file' means for one layer: the packed format it was loaded in, or f32. */
@@ -258,10 +312,10 @@ export function mastersFromHost(w: HostWeights): Map<string, Float32Array> {
 }
 
 /**
- * HostWeights whose linears are exactly the dequantized weights `plan` gives (quantize → dequantize; f16: packF16
- * → unpackF16), so the CPU
- * reference (src/ref/forward.ts) can run what the GPU runs. Norms, biases and the embedding are unchanged; a tied
- * head that is quantized becomes its own array (the embedding stays f32).
+ * HostWeights whose linears and embedding table are exactly the dequantized weights `plan` gives (quantize →
+ * dequantize; f16: packF16 → unpackF16; the table per embeddingSpec), so the CPU reference (src/ref/forward.ts)
+ * can run what the GPU runs. Norms and biases are unchanged; a tied head that shares the table stays the same
+ * array as the embedding, one stored apart (int4/int4z/'file' head) becomes its own array.
  */
 export function dequantizedHostWeights(w: HostWeights, plan: QuantPlan): HostWeights {
   const H = w.finalNorm.length;
@@ -286,6 +340,11 @@ export function dequantizedHostWeights(w: HostWeights, plan: QuantPlan): HostWei
       down: deq(`${p}.mlp.down_proj.weight`, lw.down, I),
     };
   });
-  const lmHead = deq(w.lmHead === w.embed ? TIED_HEAD : 'lm_head.weight', w.lmHead, H);
-  return { ...w, layers, lmHead };
+  const tied = w.lmHead === w.embed;
+  const es = embeddingSpec(plan, tied);
+  const embed = es.precision === 'f32' ? w.embed
+    : es.precision === 'f16' ? roundTripF16(w.embed, w.embed.length / H, H, 'model.embed_tokens.weight')
+    : roundTrip(w.embed, w.embed.length / H, H, 'q8', es.groupSize);
+  const lmHead = tied && sharedSpec(specFor(TIED_HEAD, plan), es) ? embed : deq(tied ? TIED_HEAD : 'lm_head.weight', w.lmHead, H);
+  return { ...w, embed, layers, lmHead };
 }

@@ -1,7 +1,7 @@
 // Golden end-to-end for quantized weights: after applyPrecision re-packs the fixture model, its greedy decode on
 // WebGPU (prefill through matmul_quant / matmul_f16, decode through gemv_quant / gemv_f16) equals, token for token,
 // the float64 CPU reference forward run on exactly the dequantized weights (dequantizedHostWeights; for f16 the
-// f16-rounded weights). The fixture's hidden 72 and
+// f16-rounded weights), the embedding table included (f16 / q8 tables, embeddingSpec). The fixture's hidden 72 and
 // inter 98 leave a short last group in every row (72 = 2·32 + 8, 98 = 3·32 + 2).
 import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
@@ -9,7 +9,7 @@ import { DEFAULT_SAMPLING } from '../../src/engine/types';
 import { Recorder } from '../../src/gpu/recorder';
 import { GpuModel } from '../../src/model/transformer';
 import { RefModel, refGreedy } from '../../src/ref/forward';
-import { applyPrecision, defaultPlan, dequantizedHostWeights, mastersFromHost, type QuantPlan, specFor } from '../../src/techniques/quant-formats';
+import { applyPrecision, defaultPlan, dequantizedHostWeights, embeddingSpec, mastersFromHost, type QuantPlan, specFor, TIED_HEAD } from '../../src/techniques/quant-formats';
 import { pruneHost } from '../../src/techniques/prune';
 import { applyPruning } from '../../src/techniques/sparse-formats';
 import { loadFixture, makeLlamaFixture } from '../fixtures/llama';
@@ -24,7 +24,9 @@ const CASES: { label: string; opts: Parameters<typeof makeLlamaFixture>[0]; plan
   { label: 'int4 g32 default mix (q8 head), tied head', opts: { seed: 12, tie: true }, plan: defaultPlan('int4') },
   { label: 'int4z g64, Qwen2 biases', opts: { seed: 14, qwen2: true }, plan: { default: { precision: 'int4z', groupSize: 64 } } },
   { label: 'f16 everywhere, untied head, Qwen2 biases', opts: { seed: 14, qwen2: true }, plan: defaultPlan('f16') },
-  { label: 'f16 everywhere, tied head (its own f16 copy; the embedding stays f32)', opts: { seed: 12, tie: true }, plan: defaultPlan('f16') },
+  { label: 'f16 everywhere, tied head (the head is the f16 embedding table)', opts: { seed: 12, tie: true }, plan: defaultPlan('f16') },
+  { label: 'int8 g64, tied head (the head is the q8 g64 table)', opts: { seed: 12, tie: true }, plan: defaultPlan('int8', 64) },
+  { label: 'int4 g32 tied, head int4 too (q8 table + its own q4 head)', opts: { seed: 12, tie: true }, plan: { default: g32('int4'), lmHead: g32('int4') } },
   { label: 'int8 g128 body, f32 tied head', opts: { seed: 12, tie: true }, plan: { default: { precision: 'int8', groupSize: 128 }, lmHead: { precision: 'f32', groupSize: 0 } } },
 ];
 
@@ -40,7 +42,10 @@ describe('quant golden: GPU greedy decode on packed weights equals the CPU refer
         applyPrecision(gpu, model, mastersFromHost(weights), c.plan);
         const fmt = { f32: 'f32', f16: 'f16', int8: 'q8', int4: 'q4', int4z: 'q4z' } as Record<string, string>;
         for (const l of model.linears()) expect(l.format, l.name).toBe(fmt[specFor(l.name, c.plan).precision]);
-        if (model.lmHead.format === 'f32' && weights.lmHead === weights.embed) expect(model.lmHead.tensors['W']).toBe(model.embed.tensors[0]);
+        const es = embeddingSpec(c.plan, weights.lmHead === weights.embed);
+        expect(model.embed.format).toBe(fmt[es.precision]);
+        const shares = weights.lmHead === weights.embed && specFor(TIED_HEAD, c.plan).precision === es.precision;
+        expect(model.headSharesEmbedding(), 'tied head over the table').toBe(shares);
         const got = await generateLoop(gpu, model, prompt, { sampling: { ...DEFAULT_SAMPLING, temperature: 0, maxNewTokens: 36 } });
         expect(got.ids).toEqual(want);
         expect(new Set(want).size, 'fixture output is not degenerate').toBeGreaterThan(5);

@@ -1,8 +1,8 @@
 // The live precision switch: toggling f32 → f16 → int8 → int4 → f32 … 100 times on a loaded model returns GPU
 // bytes (gpu.memory(), every purpose) to the same figure for the same precision each time (no leak, no duplicate
-// of the tied embedding), f16 linears take exactly half their f32 bytes, the model still decodes exactly the f32
-// golden sequence afterwards, and a bad master (missing, or a weight f16 cannot store) is refused before anything
-// changes. Also prints (no assertion on time) the re-pack time at the embedded target's size.
+// of the tied embedding: a tied head is a view over the f16 / q8 embedding table), f16 linears and the f16 table
+// take exactly half their f32 bytes, the model still decodes exactly the f32 golden sequence afterwards, and a bad
+// master (missing, or a weight or embedding value f16 cannot store) is refused before anything changes. Also prints (no assertion on time) the re-pack time at the embedded target's size.
 import { describe, expect, it } from 'vitest';
 import { generateLoop } from '../../src/engine/generate';
 import { DEFAULT_SAMPLING } from '../../src/engine/types';
@@ -43,13 +43,16 @@ describe('quant toggle: f32 → f16 → int8 → int4 → f32 … without leaks'
           const first = seen.get(p);
           if (first) expect(now, `toggle ${i} to ${p}`).toEqual(first);
           else seen.set(p, now);
+          expect(model.embed.format).toBe(p === 'f32' ? 'f32' : p === 'f16' ? 'f16' : 'q8');
+          if (tie) expect(model.headSharesEmbedding(), `tied head shares the ${p} table`).toBe(true);
+          else expect(model.headSharesEmbedding()).toBe(false);
         }
         const w = (p: Precision) => seen.get(p)!.mem.weights;
         expect(w('int4')).toBeLessThan(w('int8'));
         expect(w('int8')).toBeLessThan(w('f16'));
         expect(w('f16')).toBeLessThan(w('f32'));
-        // every col is even here, so f16 is exactly half of f32 per linear; a tied head gets its own f16 copy
-        expect(w('f32') - w('f16')).toBe(tie ? own / 2 - head / 2 : own / 2);
+        // every col is even here, so f16 is exactly half of f32 per linear and for the table (a tied head shares it)
+        expect(w('f32') - w('f16')).toBe(own / 2 + head / 2);
         // 100 % 4 = 0 → ends on f32 already; apply f32 again (a no-op) and decode the f32 golden sequence
         applyPrecision(gpu, model, masters, defaultPlan('f32'));
         expect(gpu.memory()).toEqual(seen.get('f32')!.mem);
@@ -80,6 +83,20 @@ describe('quant toggle: f32 → f16 → int8 → int4 → f32 … without leaks'
       partial.delete('lm_head.weight');
       expect(() => applyPrecision(gpu, model, partial, defaultPlan('int8'))).toThrow(/no f32 master for 'lm_head.weight'/);
       expect(model.linears()).toEqual(before);
+      expect(model.embed.format).toBe('f32');
+    } finally {
+      model.destroy();
+    }
+    // an embedding value f16 cannot store: refused, naming the table, with nothing allocated or changed
+    const embed = Float32Array.from(weights.embed);
+    embed[2 * 40 + 3] = -7e4;
+    const bad = new GpuModel(gpu, cfg, { ...weights, embed }, 32);
+    try {
+      const table = bad.embed;
+      const live = gpu.pool.liveCount();
+      expect(() => applyPrecision(gpu, bad, mastersFromHost({ ...weights, embed }), defaultPlan('f16'))).toThrow(/model\.embed_tokens\.weight: weight -70000 at \(2, 3\)/);
+      expect(bad.embed).toBe(table);
+      expect(gpu.pool.liveCount()).toBe(live);
       expect(precisionUnavailable('f16', { hasF16: false })).toBeNull();
       expect(precisionUnavailable('f16', { hasF16: true })).toBeNull();
       expect(precisionUnavailable('int4', { hasF16: false })).toBeNull();

@@ -10,7 +10,7 @@ import { estimateMemory } from '../../src/engine/memory-plan';
 import { DEFAULT_SAMPLING, DEFAULT_TECHNIQUES, type Precision } from '../../src/engine/types';
 import type { Gpu } from '../../src/gpu/device';
 import { Recorder } from '../../src/gpu/recorder';
-import { embedLookup, uploadEmbedding } from '../../src/model/embedding-table';
+import { embedLookup, sharesTable, tiedHead, uploadEmbedding } from '../../src/model/embedding-table';
 import { applyLinear, releaseLinear, uploadLinear } from '../../src/model/linear';
 import { GpuModel } from '../../src/model/transformer';
 import { embed } from '../../src/ref/embedding';
@@ -18,6 +18,7 @@ import { linear } from '../../src/ref/linear';
 import { randn } from '../../src/ref/random';
 import { applyPrecision, defaultPlan, mastersFromHost, packLinear } from '../../src/techniques/quant-formats';
 import { roundTrip } from '../../src/techniques/quantize';
+import { roundTripF16 } from '../../src/ref/f16';
 import { loadGpt2Fixture } from '../fixtures/gpt2';
 import { loadFixture, makeLlamaFixture } from '../fixtures/llama';
 import { expectClose, getGpu, poison } from './harness';
@@ -87,6 +88,41 @@ describe('split linears vs src/ref/linear.ts', () => {
   });
 });
 
+describe('split packed embedding tables', () => {
+  for (const fmt of ['f16', 'q8'] as const) {
+    it(`${fmt}: every id gathered from its chunk, ids past the table give zeros, a tied head over the chunks`, async () => {
+      const gpu = await getGpu();
+      const [vocab, dim] = [97, 72];
+      const table = randn(vocab * dim, 6);
+      gpu.bindingLimitOverride = fmt === 'f16' ? 5_000 : 2_500;
+      const t = uploadEmbedding(gpu, 'emb', vocab, dim, table, fmt === 'f16' ? { format: 'f16' } : { format: 'q8', groupSize: 32 });
+      const head = tiedHead(gpu, t);
+      const Wd = fmt === 'f16' ? roundTripF16(table, vocab, dim) : roundTrip(table, vocab, dim, 'q8', 32);
+      try {
+        expect(t.chunks.length).toBeGreaterThanOrEqual(3);
+        for (const x of t.tensors) expect(x.bytes).toBeLessThanOrEqual(gpu.bindingLimitOverride);
+        expect(sharesTable(head, t)).toBe(true);
+        const ids = Uint32Array.from([0, 31, 32, 96, 95, 64, 63, 97, 5000, 40, 1]);
+        const tIds = gpu.pool.fromArray('ids', [ids.length], ids, 'activations');
+        const out = gpu.pool.alloc('out', [ids.length, dim], 'f32', 'activations');
+        poison(gpu, out);
+        const rec = new Recorder(gpu);
+        embedLookup(rec, t, tIds, out, ids.length);
+        rec.submit();
+        expectClose(await gpu.pool.readF32(out), embed(Wd, ids, dim), 0, `split ${fmt} embedding`);
+        for (const x of [tIds, out]) gpu.pool.release(x);
+        const x = randn(3 * dim, 7);
+        const x1 = x.subarray(0, dim);
+        expectClose(await runLinear(gpu, head, x1, 1, null), linear(Wd, x1, vocab, dim, 1), 1e-5, 'tied head, one token');
+        expectClose(await runLinear(gpu, head, x, 3, null), linear(Wd, x, vocab, dim, 3), 1e-5, 'tied head, 3 tokens');
+      } finally {
+        releaseLinear(gpu, head, t.tensors);
+        for (const x of t.tensors) gpu.pool.release(x);
+      }
+    });
+  }
+});
+
 /** Logits of every prompt position, and 24 greedy ids, of a model built under the current binding limit. */
 async function run(gpu: Gpu, model: GpuModel, prompt: number[]): Promise<{ logits: Float32Array; ids: number[] }> {
   const V = model.cfg.vocabSize;
@@ -110,6 +146,9 @@ describe('split model = unsplit model', () => {
     { label: 'int8 untied', tie: false, precision: 'int8', limit: 2_000 },
     { label: 'int8 tied', tie: true, precision: 'int8', limit: 2_000 },
     { label: 'int4 (q8 head) tied', tie: true, precision: 'int4', limit: 1_500 },
+    { label: 'f16 tied (the head is the f16 table)', tie: true, precision: 'f16', limit: 2_000 },
+    { label: 'f16 untied', tie: false, precision: 'f16', limit: 2_000 },
+    { label: 'int4 untied (q8 table)', tie: false, precision: 'int4', limit: 1_500 },
     { label: 'GPT-2 f32 (tied wte, learned positions, biases)', tie: true, gpt2: true, precision: 'f32', limit: 10_000 },
     { label: 'GPT-2 int8', tie: true, gpt2: true, precision: 'int8', limit: 2_000 },
   ];

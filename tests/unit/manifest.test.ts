@@ -2,11 +2,13 @@
 // configs (written here as the Hub publishes them): parameters = countParameters(parseConfig(config)), and the
 // expected weight bytes per precision from the same bits-per-weight formula the packer uses (bitsPerWeight):
 //   f32:        parameters × 4
-//   f16:        every linear (and lm_head — a tied head is a separate f16 copy) at 2 bytes; embeddings, norms,
-//               biases stay f32 (the f16 plan)
-//   int8_g32:   every linear (q, k, v, o, MLP; and lm_head — a tied head is a separate packed copy) at
-//               bitsPerWeight('q8', 32) = 9 bits; embeddings, norms and biases stay f32
-//   int4_g32:   body linears at bitsPerWeight('q4', 32) = 5 bits, lm_head q8 g32 (the default plan), rest f32
+//   f16:        every linear, the token-embedding table and an untied lm_head at 2 bytes (a tied head IS the f16
+//               table: counted once); learned positions, norms, biases stay f32 (the f16 plan, embeddingSpec)
+//   int8_g32:   every linear (q, k, v, o, MLP), the token-embedding table (q8 g32) and an untied lm_head at
+//               bitsPerWeight('q8', 32) = 9 bits (a tied head IS the q8 table); positions, norms, biases f32
+//   int4_g32:   body linears at bitsPerWeight('q4', 32) = 5 bits; the embedding table q8 g32 and an untied lm_head
+//               q8 g32 (a tied head is the q8 table: the default plan's q8 head); rest f32
+//   (every hidden / intermediate size here is a multiple of 32, so no row padding and no short groups)
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ModelConfig, parseConfig } from '../../src/model/config';
@@ -36,15 +38,16 @@ function bodyLinears(c: ModelConfig): number {
 function expectedBytes(c: ModelConfig): Record<string, number> {
   const params = countParameters(c);
   const body = bodyLinears(c);
-  const head = c.vocabSize * c.hiddenSize;
-  const rest = params - body - (c.tieWordEmbeddings ? 0 : head); // embeddings, norms, biases: f32
+  const table = c.vocabSize * c.hiddenSize; // token embedding (and a tied head over it)
+  const head = c.tieWordEmbeddings ? 0 : c.vocabSize * c.hiddenSize; // an untied lm_head
+  const rest = params - body - table - head; // positions, norms, biases: f32
   const q8 = bitsPerWeight('q8', 32) / 8;
   const q4 = bitsPerWeight('q4', 32) / 8;
   return {
     f32: params * 4,
-    f16: Math.ceil(rest * 4 + (body + head) * 2),
-    int8_g32: Math.ceil(rest * 4 + (body + head) * q8),
-    int4_g32: Math.ceil(rest * 4 + body * q4 + head * q8),
+    f16: Math.ceil(rest * 4 + (body + table + head) * 2),
+    int8_g32: Math.ceil(rest * 4 + (body + table + head) * q8),
+    int4_g32: Math.ceil(rest * 4 + body * q4 + (table + head) * q8),
   };
 }
 

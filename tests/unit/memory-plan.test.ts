@@ -27,19 +27,33 @@ describe('memory plan: lab-target (H 256, I 768, 6 layers, 8 heads / 4 KV of 32,
     expect(e.largest).toEqual({ name: 'model.embed_tokens.weight', bytes: 1024 * 256 * 4 });
   });
 
-  it('int8 g32 packs every linear (words + scales); int4 keeps a q8 head; a tied f32 head is counted once', () => {
+  it('int8 g32 packs every linear (words + scales) and the table (q8); int4 keeps a q8 head; f16 halves the table; a tied head over the table is counted once', () => {
     const q8 = (rows: number, cols: number) => rows * (Math.ceil(cols / 4) + Math.ceil(cols / 32)) * 4;
     const q4 = (rows: number, cols: number) => rows * (Math.ceil(cols / 8) + Math.ceil(cols / 32)) * 4;
     const e8 = estimateMemory(cfg, { quant: { ...f32, precision: 'int8' }, ctx: 256 });
     const lin = (q: typeof q8) => 2 * q(256, 256) + 2 * q(128, 256) + 2 * q(768, 256) + q(256, 768);
     expect(e8.weights.layers).toBe(6 * (2048 + lin(q8)) + 64);
     expect(e8.weights.head).toBe(1024 + q8(1024, 256));
+    expect(e8.weights.embedding).toBe(q8(1024, 256));
     const e4 = estimateMemory(cfg, { quant: { ...f32, precision: 'int4' }, ctx: 256 });
+    expect(e4.weights.embedding).toBe(q8(1024, 256));
     expect(e4.weights.layers).toBe(6 * (2048 + lin(q4)) + 64);
     expect(e4.weights.head).toBe(1024 + q8(1024, 256));
     const tied = { ...cfg, tieWordEmbeddings: true };
     expect(estimateMemory(tied, { quant: f32, ctx: 256 }).weights.head).toBe(1024);
-    expect(estimateMemory(tied, { quant: { ...f32, precision: 'int8' }, ctx: 256 }).weights.head).toBe(1024 + q8(1024, 256));
+    for (const precision of ['int8', 'int4', 'f16'] as const) {
+      const e = estimateMemory(tied, { quant: { ...f32, precision }, ctx: 256 });
+      expect(e.weights.head, `${precision}: the tied head is the table`).toBe(1024);
+      expect(e.weights.embedding).toBe(precision === 'f16' ? 1024 * 128 * 4 : q8(1024, 256));
+    }
+    // int8 g64 body: the tied head (and so the table) is q8 g64
+    expect(estimateMemory(tied, { quant: { ...f32, precision: 'int8', groupSize: 64 }, ctx: 256 }).weights.embedding).toBe(1024 * (64 + 4) * 4);
+    // a tied head set to int4: its own q4 copy beside the q8 g32 table
+    const own = estimateMemory(tied, { quant: { ...f32, precision: 'int4', lmHead: 'int4' }, ctx: 256 });
+    expect(own.weights.head).toBe(1024 + q4(1024, 256));
+    expect(own.weights.embedding).toBe(q8(1024, 256));
+    // a tied head set to f32 keeps the f32 table it shares
+    expect(estimateMemory(tied, { quant: { ...f32, precision: 'int8', lmHead: 'f32' }, ctx: 256 }).weights.embedding).toBe(1024 * 256 * 4);
   });
 
   it('a 151,936 × 896 f32 embedding under a 128 MiB binding limit is split into 5 row chunks', () => {
@@ -48,7 +62,9 @@ describe('memory plan: lab-target (H 256, I 768, 6 layers, 8 heads / 4 KV of 32,
     expect(e.largest.bytes).toBe(151_936 * 896 * 4);
     expect(e.split).toContainEqual({ name: 'model.embed_tokens.weight', bytes: 151_936 * 896 * 4, chunks: 5 });
     const e8 = estimateMemory(big, { quant: { ...f32, precision: 'int8' }, ctx: 256, bindingLimit: 128 * MiB });
-    expect(e8.split.find((s) => s.name === 'lm_head (tied)')?.chunks).toBe(2); // 136 MB of int8 words
+    // the tied head is the q8 table: 136 MB of int8 words in 2 chunks, no head of its own
+    expect(e8.split.find((s) => s.name === 'model.embed_tokens.weight')?.chunks).toBe(2);
+    expect(e8.split.find((s) => s.name === 'lm_head (tied)')).toBeUndefined();
     expect(e8.activations.decode).toBeGreaterThan(estimateMemory(big, { quant: { ...f32, precision: 'int8' }, ctx: 256 }).activations.decode);
   });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/model/config';
 import { bytesSource, readSafetensors } from '../../src/model/safetensors';
 import { loadWeights } from '../../src/model/weights';
-import { defaultPlan, dequantizedHostWeights, mastersFromHost, specFor, TIED_HEAD } from '../../src/techniques/quant-formats';
+import { defaultPlan, dequantizedHostWeights, embeddingSpec, mastersFromHost, specFor, TIED_HEAD } from '../../src/techniques/quant-formats';
 import { roundTrip } from '../../src/techniques/quantize';
 import { makeLlamaFixture } from '../fixtures/llama';
 
@@ -40,7 +40,7 @@ describe('quant plan (host)', () => {
     expect(specFor('model.layers.0.mlp.up_proj.weight', p).precision).toBe('int4');
   });
 
-  it('dequantizedHostWeights: each linear round-tripped with its spec along its own rows; the rest untouched', async () => {
+  it('dequantizedHostWeights: each linear round-tripped with its spec along its own rows, the table q8 g32; the rest untouched', async () => {
     const { cfg, w } = await fixture({ seed: 5, qwen2: true });
     const d = dequantizedHostWeights(w, defaultPlan('int4'));
     const H = cfg.hiddenSize;
@@ -49,20 +49,44 @@ describe('quant plan (host)', () => {
     expect(Array.from(d.layers[0]!.q)).toEqual(Array.from(roundTrip(L0.q, L0.q.length / H, H, 'q4', 32)));
     expect(Array.from(d.layers[0]!.down)).toEqual(Array.from(roundTrip(L0.down, H, I, 'q4', 32))); // cols = inter
     expect(Array.from(d.lmHead)).toEqual(Array.from(roundTrip(w.lmHead, cfg.vocabSize, H, 'q8', 32)));
-    expect(d.embed).toBe(w.embed);
+    expect(Array.from(d.embed)).toEqual(Array.from(roundTrip(w.embed, cfg.vocabSize, H, 'q8', 32)));
+    expect(d.lmHead).not.toBe(d.embed); // untied: its own array
     expect(d.finalNorm).toBe(w.finalNorm);
     expect(d.layers[0]!.qBias).toBe(L0.qBias);
     expect(d.layers[0]!.inputNorm).toBe(L0.inputNorm);
     expect(d.layers[1]!.q).not.toEqual(w.layers[1]!.q);
   });
 
-  it('dequantizedHostWeights: a tied head stays tied at f32 and becomes its own array when quantized', async () => {
-    const { w } = await fixture({ seed: 6, tie: true });
+  it('dequantizedHostWeights: a tied head stays tied (it is the table, f32 / f16 / q8); an int4 head is its own array', async () => {
+    const { cfg, w } = await fixture({ seed: 6, tie: true });
+    const H = cfg.hiddenSize;
     const f = dequantizedHostWeights(w, { default: { precision: 'int8', groupSize: 32 }, lmHead: { precision: 'f32', groupSize: 0 } });
     expect(f.lmHead).toBe(f.embed);
-    const q = dequantizedHostWeights(w, defaultPlan('int8'));
-    expect(q.lmHead).not.toBe(q.embed);
-    expect(q.embed).toBe(w.embed);
+    expect(f.embed).toBe(w.embed);
+    for (const plan of [defaultPlan('int8'), defaultPlan('int4'), defaultPlan('int8', 64)]) {
+      const q = dequantizedHostWeights(w, plan);
+      expect(q.lmHead).toBe(q.embed);
+      expect(Array.from(q.embed)).toEqual(Array.from(roundTrip(w.embed, cfg.vocabSize, H, 'q8', plan.lmHead?.groupSize ?? plan.default.groupSize)));
+    }
+    const own = dequantizedHostWeights(w, { default: { precision: 'int4', groupSize: 32 }, lmHead: { precision: 'int4', groupSize: 32 } });
+    expect(Array.from(own.embed)).toEqual(Array.from(roundTrip(w.embed, cfg.vocabSize, H, 'q8', 32)));
+    expect(Array.from(own.lmHead)).toEqual(Array.from(roundTrip(w.embed, cfg.vocabSize, H, 'q4', 32)));
     expect(dequantizedHostWeights(w, defaultPlan('f16')).lmHead).not.toBe(w.embed); // f16: tests/unit/f16.test.ts
+  });
+
+  it('embeddingSpec: the table follows a tied head at f32 / f16 / int8, else the body (f16 → f16, integer → q8 g32)', () => {
+    const f16 = { precision: 'f16', groupSize: 0 } as const;
+    const q8 = { precision: 'int8', groupSize: 32 } as const;
+    expect(embeddingSpec(defaultPlan('f32'), true)).toEqual({ precision: 'f32', groupSize: 32 });
+    expect(embeddingSpec(defaultPlan('f32'), false).precision).toBe('f32');
+    expect(embeddingSpec(defaultPlan('f16'), false)).toEqual(f16);
+    expect(embeddingSpec(defaultPlan('f16'), true).precision).toBe('f16');
+    expect(embeddingSpec(defaultPlan('int8', 64), true)).toEqual({ precision: 'int8', groupSize: 64 });
+    expect(embeddingSpec(defaultPlan('int8', 64), false)).toEqual(q8);
+    expect(embeddingSpec(defaultPlan('int4'), true)).toEqual(q8);
+    expect(embeddingSpec(defaultPlan('int4z', 128), false)).toEqual(q8);
+    expect(embeddingSpec({ default: q8, lmHead: { precision: 'f32', groupSize: 0 } }, true).precision).toBe('f32');
+    expect(embeddingSpec({ default: { precision: 'int4', groupSize: 32 }, lmHead: { precision: 'int4', groupSize: 32 } }, true)).toEqual(q8);
+    expect(embeddingSpec({ default: { precision: 'file', groupSize: 0 } }, true).precision).toBe('f32');
   });
 });

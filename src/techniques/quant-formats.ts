@@ -37,16 +37,13 @@
 
 import type { Gpu } from '../gpu/device';
 import type { AdapterTraits } from '../gpu/kernel';
-import type { Recorder } from '../gpu/recorder';
-import type { GpuTensor } from '../gpu/tensor';
-import { f16Kernels, f16Storage } from '../kernels/gemv-f16';
-import { gemvQuant } from '../kernels/gemv-quant';
-import { matmulQuant } from '../kernels/matmul-quant';
+import { f16Storage } from '../kernels/gemv-f16';
 import { type EmbeddingSpec, type EmbeddingTable, sharesTable, tiedHead, uploadEmbedding } from '../model/embedding-table';
-import { type LinearWeight, registerFormat, type RowPart, uploadLinear, uploadRows } from '../model/linear';
+import { type LinearWeight, type RowPart, uploadLinear, uploadRows } from '../model/linear';
 import type { GpuModel } from '../model/transformer';
 import type { HostWeights } from '../model/weights';
 import { checkF16Range, packF16, roundTripF16 } from '../ref/f16';
+import './packed-formats'; // registers the q8/q4/q4z and f16 linear formats with the forward pass
 import { bitsPerWeight, checkGroupSize, FORMAT_OF, type Packed, type Precision, quantize, type QuantFormat, type QuantSpec, roundTrip } from './quantize';
 
 export type { Precision, QuantSpec } from './quantize';
@@ -115,33 +112,6 @@ function sameTable(t: EmbeddingTable, spec: QuantSpec): boolean {
 /** The head spec shares the table stored as `spec` (same storage). */
 const sharedSpec = (head: QuantSpec, table: QuantSpec) =>
   head.precision === table.precision && (head.precision !== 'int8' || head.groupSize === table.groupSize);
-
-for (const fmt of ['q8', 'q4', 'q4z'] as const) {
-  registerFormat({
-    name: fmt,
-    apply(rec: Recorder, l: LinearWeight, x: GpuTensor, y: GpuTensor, n: number, accumulate: boolean) {
-      const Wq = l.tensors['Wq']!;
-      const scales = l.tensors['scales']!;
-      const tensors = { Wq, scales, zeros: l.tensors['zeros'] ?? scales, x, b: l.bias ?? Wq, y };
-      const s = { fmt, groupSize: Number(l.meta?.['groupSize']), rows: l.rows, cols: l.cols, bias: l.bias !== null, accumulate };
-      if (n === 1) rec.run(gemvQuant, s, tensors, { rows: l.rows, cols: l.cols });
-      else rec.run(matmulQuant, { ...s, n }, tensors, { n, rows: l.rows, cols: l.cols });
-    },
-  });
-}
-
-/** f16 weights: W (rows, ceil(cols / 2)) u32, two binary16 per word; meta.storage says which kernels read them. */
-registerFormat({
-  name: 'f16',
-  apply(rec: Recorder, l: LinearWeight, x: GpuTensor, y: GpuTensor, n: number, accumulate: boolean) {
-    const W = l.tensors['W']!;
-    const k = f16Kernels(l.meta?.['storage'] === 'native' ? 'native' : 'unpack');
-    const tensors = { W, x, b: l.bias ?? W, y };
-    const s = { rows: l.rows, cols: l.cols, bias: l.bias !== null, accumulate };
-    if (n === 1) rec.run(k.gemv, s, tensors, { rows: l.rows, cols: l.cols });
-    else rec.run(k.matmul, { ...s, n }, tensors, { n, rows: l.rows, cols: l.cols });
-  },
-});
 
 function formatOf(spec: QuantSpec): QuantFormat | 'f32' | 'f16' {
   if (spec.precision === 'file') throw new Error("precision 'file' has no single format: applyPrecision resolves it per layer");

@@ -143,11 +143,15 @@ export async function readTensorF32(src: ByteSource, info: TensorInfo): Promise<
   const n = info.shape.reduce((a, d) => a * d, 1);
   if (bytes.length !== n * DTYPE_BYTES[info.dtype])
     throw new SafetensorsError(`tensor "${info.name}": read ${bytes.length} bytes, expected ${n * DTYPE_BYTES[info.dtype]}`, src.name, info.name);
-  const out = new Float32Array(n);
   if (info.dtype === 'F32') {
-    new Uint8Array(out.buffer).set(bytes); // every WebGPU host is little-endian, like the file
+    // Every WebGPU host is little-endian, like the file. An aligned tensor is a view on the bytes read (a file held
+    // in memory is then not held twice: the weights are its bytes); an unaligned one is copied.
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    const out = new Float32Array(n);
+    new Uint8Array(out.buffer).set(bytes);
     return out;
   }
+  const out = new Float32Array(n);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (info.dtype === 'BF16') {
     const u = new Uint32Array(out.buffer);

@@ -51,6 +51,21 @@ describe('safetensors round trip', () => {
     expect(out['x.b']).toEqual(b);
   });
 
+  it('F32 from bytes in memory: an aligned tensor is a view on the file (not a second copy), an unaligned one a copy', async () => {
+    const a = randn(3 * 4, 5, 1);
+    const bytes = writeSafetensors({ a: { dtype: 'F32', shape: [3, 4], data: a }, b: { dtype: 'F16', shape: [1], data: new Float32Array([1]) }, c: { dtype: 'F32', shape: [2], data: new Float32Array([7, -8]) } });
+    const src = bytesSource(FILE, bytes);
+    const st = await readSafetensors(src);
+    const view = await readTensorF32(src, st.tensors.get('a')!);
+    expect(view).toEqual(a);
+    expect(view.buffer).toBe(bytes.buffer); // zero-copy
+    const odd = st.tensors.get('c')!; // after a 2-byte F16 tensor: begin is not a multiple of 4
+    expect(odd.begin % 4).toBe(2);
+    const copy = await readTensorF32(src, odd);
+    expect([...copy]).toEqual([7, -8]);
+    expect(copy.buffer).not.toBe(bytes.buffer);
+  });
+
   it('F16: representable values exactly; ties round to even; overflow, subnormals, NaN', async () => {
     const exact = [1, -2, 0.5, 65504, -65504, 2 ** -14, 2 ** -24, 3 * 2 ** -24, 1 + 2 ** -10, 0.333251953125, -0];
     const rounded: [number, number][] = [
